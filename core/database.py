@@ -1,0 +1,45 @@
+"""Async engines and sessions over asyncpg."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from core.settings import Settings
+from core.urls import async_database_url
+
+APPLICATION_NAME = "swipesavvy-api"
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def create_engine(url: str, settings: Settings, *, pool_size: int | None = None) -> AsyncEngine:
+    """Create a pooled async engine whose connections carry the statement timeout and UTC.
+
+    The GUCs go in asyncpg's startup packet (`server_settings`), so they cost no extra statement
+    per transaction and apply to every statement the pool ever runs.
+    """
+    server_settings = {
+        "application_name": APPLICATION_NAME,
+        "timezone": "UTC",
+        "statement_timeout": str(settings.db_statement_timeout_ms),
+    }
+    return create_async_engine(
+        async_database_url(url),
+        pool_size=pool_size or settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_s,
+        pool_pre_ping=False,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+        connect_args={"server_settings": server_settings},
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded attributes after commit (no implicit refresh I/O)."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

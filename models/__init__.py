@@ -1,0 +1,6 @@
+"""SQLAlchemy models: one module per domain. Importing this package registers every table."""
+
+from models import admin, analytics, campaigns, experiments, flags, merchants, ml, users
+from models.base import Base
+
+__all__ = ["Base", "admin", "analytics", "campaigns", "experiments", "flags", "merchants", "ml", "users"]
