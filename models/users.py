@@ -188,8 +188,10 @@ class RewardEntry(Base):
     kind: Mapped[str] = mapped_column(String(16))
     points: Mapped[int]
     transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id", ondelete="RESTRICT"))
+    # RESTRICT, not SET NULL: the ledger is append-only history (SET NULL would be an UPDATE that the
+    # trigger refuses); campaigns are archived, not deleted.
     campaign_id: Mapped[int | None] = mapped_column(
-        ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
+        ForeignKey("campaigns.id", ondelete="RESTRICT"), index=True
     )
     description: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = created_at()

@@ -1096,7 +1096,7 @@ def upgrade() -> None:
             ["campaign_id"],
             ["campaigns.id"],
             name=op.f("fk_rewards_ledger_campaign_id_campaigns"),
-            ondelete="SET NULL",
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
             ["transaction_id"],

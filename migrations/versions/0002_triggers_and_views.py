@@ -144,6 +144,7 @@ SELECT campaign_id,
        MAX(date) AS latest_date
 FROM campaign_analytics_daily
 WHERE date > (now() AT TIME ZONE 'UTC')::date - 90
+  AND date <= (now() AT TIME ZONE 'UTC')::date
 GROUP BY campaign_id
 """,
 )
