@@ -11,8 +11,10 @@ import argparse
 import asyncio
 import logging
 import sys
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -20,29 +22,68 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from core import migrate
+from core import migrate, sqlstats
 from core.context import RequestContext
 from core.database import create_engine, create_sessionmaker
 from core.embedded import EmbeddedServices, start_embedded
+from core.errors import ApiError
 from core.logging import configure_logging
 from core.redis import create_redis, is_up
 from core.settings import Settings, get_settings
+from core.tokens import mint_access_token, signing_secret, viewer_from_authorization
 from core.urls import redact
+from core.viewer import Role
 from schema import schema
 
 log = logging.getLogger("swipesavvy")
 
 READINESS_TIMEOUT_S = 2.0
+REQUEST_ID_HEADER = "x-request-id"
 
 
 class GraphQLApp(GraphQL[RequestContext, None]):
     async def get_context(self, request: Request, response: Any) -> RequestContext:  # type: ignore[override]
         state = request.app.state
         return RequestContext(
-            request=request, settings=state.settings, sessionmaker=state.read_sessionmaker, redis=state.redis
+            request=request,
+            settings=state.settings,
+            sessionmaker=state.read_sessionmaker,
+            redis=state.redis,
+            viewer=request.state.viewer,
+            request_id=request.state.request_id,
         )
+
+
+class GraphQLEndpoint:
+    """Identifies the viewer and the request before GraphQL runs; a bad token is a 401, not a 500."""
+
+    def __init__(self, graphql: GraphQLApp, secret: str) -> None:
+        self.graphql = graphql
+        self.secret = secret
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope)
+        request_id = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+        try:
+            viewer = viewer_from_authorization(request.headers.get("authorization"), secret=self.secret)
+        except ApiError as exc:
+            body = {
+                "errors": [
+                    {
+                        "message": exc.message,
+                        "extensions": {**(exc.extensions or {}), "requestId": request_id},
+                    }
+                ]
+            }
+            headers = {"WWW-Authenticate": "Bearer", REQUEST_ID_HEADER: request_id}
+            await JSONResponse(body, status_code=401, headers=headers)(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        state["viewer"], state["request_id"] = viewer, request_id
+        await self.graphql(scope, receive, send)
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -80,6 +121,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         read_engine = (
             create_engine(settings.database_read_url, settings) if settings.database_read_url else engine
         )
+        for instrumented in {engine, read_engine}:
+            sqlstats.instrument(instrumented.sync_engine)
         redis = create_redis(settings.redis_url or "")
         app.state.settings = settings
         app.state.engine = engine
@@ -95,8 +138,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await engine.dispose()
 
     graphql = GraphQLApp(schema, graphql_ide="graphiql" if settings.graphiql_enabled else None)
+    endpoint = GraphQLEndpoint(graphql, signing_secret(settings))
     routes = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", endpoint, methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
@@ -198,6 +242,48 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _token_for(settings: Settings, *, email: str | None, role: Role, minutes: int) -> str:
+    from sqlalchemy import func, select
+
+    from models.users import User
+
+    user_id = merchant_id = None
+    if role is not Role.SERVICE:
+        if not email:
+            raise SystemExit(f"token: --email is required for role {role.value}")
+        engine = create_engine(settings.database_url or "", settings, pool_size=1)
+        try:
+            async with engine.connect() as conn:
+                row = (
+                    await conn.execute(
+                        select(User.id, User.merchant_id).where(func.lower(User.email) == email.lower())
+                    )
+                ).first()
+        finally:
+            await engine.dispose()
+        if row is None:
+            raise SystemExit(f"token: no user with email {email}")
+        user_id, merchant_id = row
+        if role is Role.MERCHANT and merchant_id is None:
+            raise SystemExit("token: a merchant token needs a user who is merchant staff")
+    return mint_access_token(
+        secret=signing_secret(settings),
+        user_id=user_id,
+        role=role,
+        merchant_id=merchant_id if role is Role.MERCHANT else None,
+        ttl=timedelta(minutes=minutes),
+    )
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    with _services(get_settings(), need_redis=False) as settings:
+        token = asyncio.run(
+            _token_for(settings, email=args.email, role=Role(args.role), minutes=args.minutes)
+        )
+    print(token)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="server.py", description="SwipeSavvy GraphQL API")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -218,6 +304,13 @@ def build_parser() -> argparse.ArgumentParser:
     sd.add_argument("--scale", choices=["demo", "bench"], default="demo")
     sd.add_argument("--quiet", action="store_true", help="no progress bars")
     sd.set_defaults(func=cmd_seed)
+
+    tok = commands.add_parser("token", help="mint a development access token (paste into GraphiQL's headers)")
+    tok.add_argument("--email", help="the user the token is for (not needed for --role service)")
+    roles = [r.value for r in Role if r is not Role.ANONYMOUS]
+    tok.add_argument("--role", choices=roles, required=True, help="role the token grants")
+    tok.add_argument("--minutes", type=int, default=12 * 60, help="lifetime (default: 720)")
+    tok.set_defaults(func=cmd_token)
     return parser
 
 

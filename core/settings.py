@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     # Set on every pooled connection at connect time, so a runaway query is cancelled by PostgreSQL itself.
     db_statement_timeout_ms: int = Field(default=10_000, ge=0)
 
+    # HS256 signing secret of access tokens. Required in production; elsewhere generated once into DATA_DIR.
+    jwt_secret: str | None = None
+    access_token_ttl_minutes: int = Field(default=15, ge=1)
+    # Add sqlStatements / sqlMs to every response's extensions. Unset: on, except in production.
+    sql_stats: bool | None = None
+
     # Load the demo data the first time `serve` finds an empty database.
     seed_demo_on_start: bool = True
     log_level: str = "INFO"
@@ -53,6 +59,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.app_env is AppEnv.PRODUCTION
+
+    @property
+    def sql_stats_enabled(self) -> bool:
+        return (not self.is_production) if self.sql_stats is None else self.sql_stats
 
     @property
     def graphiql_enabled(self) -> bool:

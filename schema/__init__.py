@@ -2,22 +2,51 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
+from graphql import GraphQLError
+from strawberry import relay
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.federation import Schema
+from strawberry.types import ExecutionContext
 
+from core.viewer import EVERYONE
+from schema.analytics import AnalyticsQuery
+from schema.campaigns import CampaignQuery
+from schema.experiments import ExperimentQuery
+from schema.extensions import ApiConventions
 from schema.flags import FlagQuery
 from schema.merchants import MerchantQuery
+from schema.permissions import allow
+from schema.users import UserQuery
 
 
 @strawberry.type(description="Read access to the SwipeSavvy platform.")
-class Query(MerchantQuery, FlagQuery):
-    pass
+class Query(UserQuery, CampaignQuery, FlagQuery, ExperimentQuery, AnalyticsQuery, MerchantQuery):
+    # Each type's resolve_nodes applies its own type policy and row visibility.
+    node: relay.Node | None = relay.node(
+        description="Any object by its global id; null when it does not exist or is not visible to you.",
+        permission_classes=[allow(EVERYONE)],
+    )
+    nodes: list[relay.Node | None] = relay.node(
+        description="Several objects by global id, in order; null for those not found or not visible.",
+        permission_classes=[allow(EVERYONE)],
+    )
 
 
-def build_schema() -> Schema:
+class ApiSchema(Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # ApiConventions logs unexpected errors once, with the request id; client errors are not logged.
+        return None
+
+
+def build_schema() -> ApiSchema:
     # Without the two caches, validation is ~90% of Strawberry's per-request cost (ARCHITECTURE.md).
-    return Schema(query=Query, extensions=[ParserCache, ValidationCache])
+    extensions: list[Any] = [ParserCache, ValidationCache, ApiConventions]
+    return ApiSchema(query=Query, extensions=extensions)
 
 
 schema = build_schema()

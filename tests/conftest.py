@@ -21,6 +21,8 @@ from pathlib import Path
 
 os.environ.setdefault("APP_ENV", "test")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# Tests sign their own tokens; no development secret is written into DATA_DIR.
+os.environ.setdefault("JWT_SECRET", "test-secret-not-for-production-0123456789")
 
 import pytest  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
@@ -146,3 +148,27 @@ async def redis_prefix(redis_client: aioredis.Redis) -> AsyncIterator[str]:
     keys = [key async for key in redis_client.scan_iter(match=f"{prefix}*")]
     if keys:
         await redis_client.delete(*keys)
+
+
+@pytest.fixture
+def gql(db: AsyncSession, settings: Settings):  # type: ignore[no-untyped-def]
+    """Execute a GraphQL document as a viewer, reading inside the test's rolled-back transaction."""
+    from core.context import RequestContext
+    from core.viewer import ANONYMOUS, Viewer
+    from schema import schema
+
+    async def execute(
+        document: str, variables: dict[str, object] | None = None, *, viewer: Viewer = ANONYMOUS
+    ):  # type: ignore[no-untyped-def]
+        context = RequestContext(
+            request=None,
+            settings=settings,
+            sessionmaker=None,
+            redis=None,
+            viewer=viewer,
+            request_id="test",
+            session=db,
+        )
+        return await schema.execute(document, variable_values=variables, context_value=context)
+
+    return execute

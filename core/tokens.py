@@ -1,0 +1,100 @@
+"""Access tokens (JWT, PyJWT): minting and verifying, with one pinned algorithm."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import jwt
+
+from core.errors import Unauthenticated
+from core.settings import Settings
+from core.viewer import ANONYMOUS, Role, Viewer
+
+log = logging.getLogger(__name__)
+
+ALGORITHM = "HS256"
+ISSUER = "swipesavvy-api"
+AUDIENCE = "swipesavvy"
+ACCESS_TYPE = "access"
+SECRET_FILE = "jwt_secret"
+
+
+def signing_secret(settings: Settings) -> str:
+    """JWT_SECRET; outside production a random secret kept in DATA_DIR is generated once."""
+    if settings.jwt_secret:
+        return settings.jwt_secret
+    if settings.is_production:
+        raise RuntimeError("JWT_SECRET must be set when APP_ENV=production")
+    path = Path(settings.data_dir) / SECRET_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+        log.warning("JWT_SECRET is unset: generated a development secret in %s", path)
+    return path.read_text().strip()
+
+
+def mint_access_token(
+    *, secret: str, user_id: int | None, role: Role, merchant_id: int | None = None, ttl: timedelta
+) -> str:
+    now = datetime.now(UTC)
+    claims: dict[str, object] = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + ttl,
+        "jti": uuid.uuid4().hex,
+        "typ": ACCESS_TYPE,
+        "role": role.value,
+    }
+    if user_id is not None:
+        claims["sub"] = str(user_id)
+    if merchant_id is not None:
+        claims["mid"] = merchant_id
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def viewer_from_token(token: str, *, secret: str) -> Viewer:
+    """Verify signature, issuer, audience, expiry and type, and return the viewer it names."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "iss", "aud", "typ", "role"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthenticated("The access token has expired.") from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated("The access token is invalid.") from exc
+    if claims.get("typ") != ACCESS_TYPE:
+        raise Unauthenticated("The token is not an access token.")
+    try:
+        role = Role(claims["role"])
+    except ValueError as exc:
+        raise Unauthenticated("The access token names an unknown role.") from exc
+    if role is Role.ANONYMOUS:
+        raise Unauthenticated("The access token names an unknown role.")
+    user_id = int(claims["sub"]) if "sub" in claims else None
+    merchant_id = claims.get("mid")
+    if role is Role.MERCHANT and merchant_id is None:
+        raise Unauthenticated("A merchant token must name its merchant.")
+    if role is not Role.SERVICE and user_id is None:
+        raise Unauthenticated("The access token names no user.")
+    return Viewer(role=role, user_id=user_id, merchant_id=merchant_id)
+
+
+def viewer_from_authorization(header: str | None, *, secret: str) -> Viewer:
+    """The viewer named by an `Authorization: Bearer <jwt>` header; no header means anonymous."""
+    if not header:
+        return ANONYMOUS
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Send the access token as `Authorization: Bearer <token>`.")
+    return viewer_from_token(token.strip(), secret=secret)

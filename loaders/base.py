@@ -1,0 +1,49 @@
+"""The base of every loader: one batch, one session, one statement."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Any, Generic, TypeVar
+
+from aiodataloader import DataLoader
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.context import RequestContext
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Loader(DataLoader[K, V], Generic[K, V]):
+    """Subclasses implement `load_batch(session, keys)` returning values in key order."""
+
+    def __init__(self, context: RequestContext) -> None:
+        super().__init__()
+        self.context = context
+
+    @property
+    def viewer(self):  # type: ignore[no-untyped-def]
+        return self.context.viewer
+
+    async def batch_load_fn(self, keys: Sequence[K]) -> list[V]:  # type: ignore[override]
+        # Batches of different loaders run as concurrent tasks: each gets its own pooled connection.
+        async with self.context.read_session() as session:
+            return await self.load_batch(session, list(keys))
+
+    async def load_batch(self, session: AsyncSession, keys: list[K]) -> list[V]:
+        raise NotImplementedError
+
+
+def one_per_key(keys: Iterable[K], rows: Iterable[Any], key: Callable[[Any], K]) -> list[Any]:
+    """Rows matched to keys (None where a key found no row), in key order."""
+    by_key = {key(row): row for row in rows}
+    return [by_key.get(k) for k in keys]
+
+
+def many_per_key(keys: Iterable[K], rows: Iterable[Any], key: Callable[[Any], K]) -> list[list[Any]]:
+    """Rows grouped by key (an empty list where a key found none), in key order."""
+    groups: dict[K, list[Any]] = defaultdict(list)
+    for row in rows:
+        groups[key(row)].append(row)
+    return [groups.get(k, []) for k in keys]

@@ -1,0 +1,71 @@
+"""Campaign reads: filtered, sorted, keyset-paginated lists."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.viewer import Viewer
+from loaders.visibility import campaigns_visible_to
+from models.campaigns import Campaign
+from resolvers.pagination import Page, PageRequest, SortKey, count, paginate
+
+
+class CampaignSort(StrEnum):
+    CREATED_AT = "created_at"
+    NAME = "name"
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignFilter:
+    statuses: Sequence[str] = ()
+    types: Sequence[str] = ()
+    merchant_id: int | None = None
+    # Campaigns whose schedule overlaps [active_from, active_to].
+    active_from: dt.datetime | None = None
+    active_to: dt.datetime | None = None
+    search: str | None = None
+
+
+def _filtered(viewer: Viewer, f: CampaignFilter) -> Select[tuple[Campaign]]:
+    query = select(Campaign).where(campaigns_visible_to(viewer))
+    if f.statuses:
+        query = query.where(Campaign.status.in_(f.statuses))
+    if f.types:
+        query = query.where(Campaign.type.in_(f.types))
+    if f.merchant_id is not None:
+        query = query.where(Campaign.merchant_id == f.merchant_id)
+    if f.active_from is not None:
+        query = query.where(Campaign.ends_at >= f.active_from)
+    if f.active_to is not None:
+        query = query.where(Campaign.starts_at <= f.active_to)
+    if f.search and f.search.strip():
+        # websearch_to_tsquery accepts any user text; ix_campaigns_search (GIN) serves the match.
+        query = query.where(Campaign.search.op("@@")(func.websearch_to_tsquery("simple", f.search)))
+    return query
+
+
+async def list_campaigns(
+    *,
+    session: AsyncSession,
+    viewer: Viewer,
+    filter: CampaignFilter,
+    sort: CampaignSort,
+    descending: bool,
+    page: PageRequest,
+) -> tuple[Page[Campaign], Select[tuple[Campaign]]]:
+    """Return one page of the campaigns the viewer may see, and the filtered query for totalCount."""
+    query = _filtered(viewer, filter)
+    column = Campaign.created_at if sort is CampaignSort.CREATED_AT else Campaign.name
+    key = SortKey(column=column, id_column=Campaign.id, descending=descending)
+    return await paginate(session, query, key=key, page=page), query
+
+
+async def count_campaigns(*, session: AsyncSession, query: Select[tuple[Campaign]]) -> int:
+    """totalCount of a filtered campaign list."""
+    return await count(session, query)

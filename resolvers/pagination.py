@@ -1,0 +1,159 @@
+"""Keyset pagination: opaque cursors over (sort key, id), stable under inserts (no OFFSET)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+import orjson
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from core.errors import BadUserInput
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+Row = TypeVar("Row")
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+    def validated(self) -> PageRequest:
+        """Refuse impossible page requests instead of silently cutting them."""
+        if self.first is not None and self.last is not None:
+            raise BadUserInput("Pass `first` or `last`, not both.", field="first")
+        for name, size in (("first", self.first), ("last", self.last)):
+            if size is not None and not 0 <= size <= MAX_PAGE_SIZE:
+                raise BadUserInput(f"`{name}` must be between 0 and {MAX_PAGE_SIZE}.", field=name)
+        if self.last is not None and self.after is not None:
+            raise BadUserInput("`last` pages backwards: combine it with `before`.", field="after")
+        return self
+
+    @property
+    def backwards(self) -> bool:
+        return self.last is not None or (self.before is not None and self.first is None)
+
+    @property
+    def size(self) -> int:
+        size = self.last if self.backwards else self.first
+        return DEFAULT_PAGE_SIZE if size is None else size
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    """An indexed sort column; the id breaks ties so the order is total."""
+
+    column: ColumnElement[Any]
+    id_column: ColumnElement[Any]
+    descending: bool = False
+
+
+@dataclass(slots=True)
+class Page(Generic[Row]):
+    rows: list[Row]
+    cursors: list[str]
+    has_next_page: bool
+    has_previous_page: bool
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return {"t": value.isoformat(), "k": "dt" if isinstance(value, datetime) else "d"}
+    if isinstance(value, Decimal):
+        return {"t": str(value), "k": "n"}
+    return value
+
+
+def _typed(value: Any) -> Any:
+    if isinstance(value, dict):
+        kind, text = value.get("k"), value.get("t")
+        if kind == "dt":
+            return datetime.fromisoformat(text)
+        if kind == "d":
+            return date.fromisoformat(text)
+        if kind == "n":
+            return Decimal(text)
+    return value
+
+
+def encode_cursor(sort_value: Any, row_id: int) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([_plain(sort_value), row_id])).decode()
+
+
+def decode_cursor(cursor: str, field: str) -> tuple[Any, int]:
+    try:
+        sort_value, row_id = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(row_id, int):
+            raise ValueError(row_id)
+        return _typed(sort_value), row_id
+    except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+        raise BadUserInput("The cursor is not one this API issued.", field=field) from exc
+
+
+def _beyond(key: SortKey, cursor: tuple[Any, int], *, forward: bool) -> ColumnElement[bool]:
+    """Rows strictly after (forward) or before the cursor in the key's order."""
+    value, row_id = cursor
+    later = forward != key.descending
+    if later:
+        return or_(key.column > value, and_(key.column == value, key.id_column > row_id))
+    return or_(key.column < value, and_(key.column == value, key.id_column < row_id))
+
+
+async def paginate(
+    session: AsyncSession,
+    query: Select[Any],
+    *,
+    key: SortKey,
+    page: PageRequest,
+    sort_value: Callable[[Any], Any] | None = None,
+    row_id: Callable[[Any], int] | None = None,
+) -> Page[Any]:
+    """Run one statement for the requested page of `query` (which must not be ordered yet).
+
+    `sort_value(row)` and `row_id(row)` read a row's sort value and id for its cursor; by default
+    the attributes named like the sort column and `id`.
+    """
+    page = page.validated()
+    forward = not page.backwards
+    if page.after is not None:
+        query = query.where(_beyond(key, decode_cursor(page.after, "after"), forward=True))
+    if page.before is not None:
+        query = query.where(_beyond(key, decode_cursor(page.before, "before"), forward=False))
+    ascending = forward != key.descending
+    direction = "asc" if ascending else "desc"
+    order = (getattr(key.column, direction)(), getattr(key.id_column, direction)())
+    result = await session.execute(query.order_by(*order).limit(page.size + 1))
+    rows = list(result.scalars().all()) if _single_entity(query) else list(result.all())
+    more = len(rows) > page.size
+    rows = rows[: page.size]
+    if not forward:
+        rows.reverse()
+    value_of = sort_value or (lambda row: getattr(row, key.column.key))  # type: ignore[union-attr]
+    id_of = row_id or (lambda row: row.id)
+    cursors = [encode_cursor(value_of(row), id_of(row)) for row in rows]
+    return Page(
+        rows=rows,
+        cursors=cursors,
+        has_next_page=more if forward else page.before is not None,
+        has_previous_page=more if not forward else page.after is not None,
+    )
+
+
+def _single_entity(query: Select[Any]) -> bool:
+    return len(query.column_descriptions) == 1 and query.column_descriptions[0].get("entity") is not None
+
+
+async def count(session: AsyncSession, query: Select[Any]) -> int:
+    """totalCount of a filtered list: one statement, run only when the field is asked for."""
+    return int(await session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)

@@ -1,0 +1,40 @@
+"""Every response in development carries the SQL cost of the request."""
+
+from __future__ import annotations
+
+import httpx
+
+from core.settings import AppEnv, Settings
+from server import create_app
+
+QUERY = "{ merchantCategories { name } }"
+
+
+async def _post(settings: Settings, query: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.post("/graphql", json={"query": query}, headers=headers or {})
+
+
+async def test_development_responses_count_sql_statements(settings: Settings) -> None:
+    response = await _post(settings.model_copy(update={"app_env": AppEnv.DEVELOPMENT, "sql_stats": None}), QUERY)
+    extensions = response.json()["extensions"]
+    assert extensions["sqlStatements"] == 1
+    assert extensions["sqlMs"] >= 0
+
+
+async def test_production_responses_hide_sql_cost_unless_enabled(settings: Settings) -> None:
+    prod = settings.model_copy(update={"app_env": AppEnv.PRODUCTION, "sql_stats": None, "jwt_secret": "x" * 32})
+    assert "sqlStatements" not in (await _post(prod, QUERY)).json().get("extensions", {})
+    enabled = prod.model_copy(update={"sql_stats": True})
+    assert (await _post(enabled, QUERY)).json()["extensions"]["sqlStatements"] == 1
+
+
+async def test_a_forged_token_is_refused_with_401_and_a_code(settings: Settings) -> None:
+    response = await _post(settings, QUERY, headers={"authorization": "Bearer not-a-jwt"})
+    assert response.status_code == 401
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert error["extensions"]["requestId"]
