@@ -111,7 +111,8 @@ class Merchant(relay.Node):
     state: str | None = strawberry.field(description="State or region.")
     zip_code: str | None = strawberry.field(description="Postal code.")
     country: str = strawberry.field(description="Country.")
-    phone: str | None = strawberry.field(description="Business phone.")
+    # A business's public contact, declared as such (phone fields are sensitive by default).
+    phone: str | None = strawberry.field(description="Business phone.", permission_classes=[allow(EVERYONE)])
     website: str | None = strawberry.field(description="Web site.")
     operating_hours: JSON | None = strawberry.field(
         description='Opening hours, e.g. {"monday": {"open": "9:00"}}.'
