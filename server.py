@@ -284,6 +284,17 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_schema(args: argparse.Namespace) -> int:
+    sdl = schema.as_str() + "\n"
+    if args.output == "-":
+        sys.stdout.write(sdl)
+    else:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(sdl)
+        print(f"Wrote {args.output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="server.py", description="SwipeSavvy GraphQL API")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -311,6 +322,10 @@ def build_parser() -> argparse.ArgumentParser:
     tok.add_argument("--role", choices=roles, required=True, help="role the token grants")
     tok.add_argument("--minutes", type=int, default=12 * 60, help="lifetime (default: 720)")
     tok.set_defaults(func=cmd_token)
+
+    exp = commands.add_parser("export-schema", help="write the SDL (committed as schema.graphql)")
+    exp.add_argument("--output", default="schema.graphql", help="file to write, or - for stdout")
+    exp.set_defaults(func=cmd_export_schema)
     return parser
 
 

@@ -1,0 +1,161 @@
+"""A dashboard page costs the same few SQL statements whatever the number of rows it shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import event, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.viewer import Role, Viewer
+from models.analytics import CampaignDailyMetrics
+from models.campaigns import Campaign
+from models.experiments import Experiment, ExperimentVariant
+from models.merchants import Merchant
+
+ADMIN = Viewer(role=Role.ADMIN, user_id=1)
+DAYS = 30
+
+DASHBOARD = """
+query ($first: Int!, $range: DateRangeInput!) {
+  campaigns(first: $first) {
+    totalCount
+    edges { node {
+      name status
+      merchant { name category { name colorCode } }
+      experiments { key status variants { key weight } }
+      dailyMetrics(range: $range) { date impressions clicks revenue clickThroughRate }
+      performance(range: $range) { impressions revenue roas clickThroughRate averageOrderValue }
+    } }
+  }
+}
+"""
+# campaigns (page) + totalCount + one statement per distinct relation field:
+# merchant, category, experiments, variants, dailyMetrics, performance.
+RELATION_FIELDS = 6
+
+
+async def _dashboard_rows(db: AsyncSession, n: int, today: dt.date) -> None:
+    """n campaigns, each with a merchant, an experiment of two variants and 30 days of metrics."""
+    categories = [1, 2, 3]
+    merchants = (
+        (
+            await db.execute(
+                insert(Merchant).returning(Merchant.id),
+                [
+                    {
+                        "code": f"qc-{i}",
+                        "name": f"Merchant {i}",
+                        "category_id": categories[i % 3],
+                        "latitude": 40.7,
+                        "longitude": -74.0,
+                    }
+                    for i in range(n)
+                ],
+            )
+        )
+        .scalars()
+        .all()
+    )
+    start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    campaigns = (
+        (
+            await db.execute(
+                insert(Campaign).returning(Campaign.id),
+                [
+                    {
+                        "name": f"Campaign {i:03}",
+                        "type": "email_offer",
+                        "status": "running",
+                        "starts_at": start,
+                        "ends_at": start + dt.timedelta(days=900),
+                        "budget": Decimal("100"),
+                        "merchant_id": m,
+                    }
+                    for i, m in enumerate(merchants)
+                ],
+            )
+        )
+        .scalars()
+        .all()
+    )
+    tests = (
+        (
+            await db.execute(
+                insert(Experiment).returning(Experiment.id),
+                [{"key": f"qc-test-{c}", "name": f"Test {c}", "campaign_id": c} for c in campaigns],
+            )
+        )
+        .scalars()
+        .all()
+    )
+    await db.execute(
+        insert(ExperimentVariant),
+        [
+            {"test_id": t, "key": key, "name": key, "is_control": key == "control", "weight": 500}
+            for t in tests
+            for key in ("control", "treatment")
+        ],
+    )
+    await db.execute(
+        insert(CampaignDailyMetrics),
+        [
+            {
+                "campaign_id": c,
+                "date": today - dt.timedelta(days=d),
+                "impressions": 1000,
+                "clicks": 50,
+                "conversions": 5,
+                "revenue": Decimal("250.00"),
+                "spend": Decimal("100.00"),
+            }
+            for c in campaigns
+            for d in range(DAYS)
+        ],
+    )
+
+
+@contextmanager
+def _counting(sync_connection) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(sync_connection, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(sync_connection, "before_cursor_execute", count)
+
+
+@pytest.mark.parametrize("page_size", [1, 10, 100])
+async def test_dashboard_statement_count_does_not_grow_with_rows(
+    db: AsyncSession, gql, page_size: int
+) -> None:  # type: ignore[no-untyped-def]
+    # given a hundred fully populated campaigns
+    today = dt.datetime.now(dt.UTC).date()
+    await _dashboard_rows(db, 100, today)
+    variables = {
+        "first": page_size,
+        "range": {"start": (today - dt.timedelta(days=DAYS - 1)).isoformat(), "end": today.isoformat()},
+    }
+
+    # when a dashboard asks for a page of them with every nested relation
+    with _counting((await db.connection()).sync_connection) as statements:
+        result = await gql(DASHBOARD, variables, viewer=ADMIN)
+
+    # then every row came back, fully nested, for a fixed number of statements
+    assert result.errors is None, result.errors
+    edges = result.data["campaigns"]["edges"]
+    assert len(edges) == page_size
+    node = edges[0]["node"]
+    assert node["merchant"]["category"]["name"]
+    assert [v["key"] for v in node["experiments"][0]["variants"]] == ["control", "treatment"]
+    assert len(node["dailyMetrics"]) == DAYS
+    assert node["performance"]["roas"] == pytest.approx(2.5)
+    assert len(statements) == RELATION_FIELDS + 2, statements
