@@ -1,0 +1,167 @@
+"""Shared benchmark plumbing: a bench-scale database, a live server process, a bounded load loop.
+
+Benchmarks print figures; they assert nothing. They run on loopback only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+
+from core import databases, migrate
+from core.embedded import EmbeddedServices
+from core.settings import PROJECT_ROOT, Settings
+from core.urls import redact, with_database
+
+BENCH_DATABASE = "swipesavvy_bench"
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+    sql_statements: list[int]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else float("nan")
+
+
+@contextmanager
+def bench_database(settings: Settings) -> Iterator[str]:
+    """A migrated database seeded at bench scale (seeded once; later runs reuse it)."""
+    import seed
+
+    embedded = EmbeddedServices(data_dir=settings.data_dir, database_name=settings.embedded_database_name)
+    try:
+        server_url = settings.database_url or embedded.start_postgres()
+        if not asyncio.run(databases.database_exists(server_url, BENCH_DATABASE)):
+            asyncio.run(databases.create_database(server_url, BENCH_DATABASE))
+        url = with_database(server_url, BENCH_DATABASE)
+        migrate.upgrade(url)
+        try:
+            report = asyncio.run(seed.load(database_url=url, scale="bench", progress=True))
+            print(f"seeded bench scale in {report.seconds:.1f}s", file=sys.stderr)
+        except seed.SeedRefused:
+            pass
+        print(f"database: {redact(url)}", file=sys.stderr)
+        yield url
+    finally:
+        embedded.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def live_server(database_url: str, *, workers: int = 1, pool_size: int = 10) -> Iterator[str]:
+    """uvicorn serving the app against `database_url` in a child process; yields its base URL."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "APP_ENV": "development",
+        "LOG_LEVEL": "WARNING",
+        "DB_POOL_SIZE": str(pool_size),
+        "SEED_DEMO_ON_START": "false",
+    }
+    embedded_redis = None
+    if not env.get("REDIS_URL"):
+        embedded_redis = EmbeddedServices(data_dir=PROJECT_ROOT / ".data" / "bench-redis", database_name="")
+        env["REDIS_URL"] = embedded_redis.start_redis()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "server:create_app",
+        "--factory",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("server did not become ready")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        if embedded_redis is not None:
+            embedded_redis.stop()
+
+
+async def run_load(
+    call: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]],
+    *,
+    concurrency: int,
+    seconds: float,
+    warmup: int = 20,
+) -> LoadResult:
+    """`concurrency` clients calling in a loop for `seconds` (after a warm-up); bounded in time."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        for _ in range(warmup):
+            await call(client)
+        latencies: list[float] = []
+        statements: list[int] = []
+        errors = 0
+        stop = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < stop:
+                started = time.perf_counter()
+                response = await call(client)
+                latencies.append((time.perf_counter() - started) * 1000)
+                body = response.json()
+                if response.status_code != 200 or body.get("errors"):
+                    errors += 1
+                statements.append(body.get("extensions", {}).get("sqlStatements", -1))
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return LoadResult(len(latencies), errors, time.perf_counter() - began, latencies, statements)
+
+
+def print_table(title: str, rows: list[tuple[str, str]]) -> None:
+    width = max(len(k) for k, _ in rows)
+    print(f"\n{title}")
+    print("-" * (width + 24))
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+
+
+def median(values: list[int]) -> float:
+    return statistics.median(values) if values else float("nan")
