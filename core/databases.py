@@ -43,3 +43,13 @@ async def database_exists(server_url: str, name: str) -> bool:
         return bool(await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
     finally:
         await conn.close()
+
+
+async def list_databases(server_url: str, prefix: str) -> list[str]:
+    """Names of the databases starting with `prefix`."""
+    conn = await _admin(server_url)
+    try:
+        rows = await conn.fetch("SELECT datname FROM pg_database WHERE starts_with(datname, $1)", prefix)
+        return [r["datname"] for r in rows]
+    finally:
+        await conn.close()

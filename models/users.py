@@ -82,6 +82,14 @@ class User(Base):
         Index("uq_users_lower_email", func.lower(text("email")), unique=True),
         Index("ix_users_search", "search", postgresql_using="gin"),
         Index("ix_users_created_at_id", "created_at", "id"),
+        # Email prefix search (lower(email) LIKE 'ann%') needs pattern ops outside the C collation.
+        Index(
+            "ix_users_lower_email_pattern",
+            func.lower(text("email")).label("lower_email"),
+            postgresql_ops={"lower_email": "text_pattern_ops"},
+        ),
+        # Sort by name; erased users (null name) sort as '' so the keyset order stays total.
+        Index("ix_users_name_id", func.coalesce(text("name"), text("''")), "id"),
     )
 
     id: Mapped[int] = identity_pk()

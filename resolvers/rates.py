@@ -33,3 +33,7 @@ def average_order_value(*, revenue: Decimal, conversions: int) -> Decimal | None
     if not conversions:
         return None
     return (revenue / conversions).quantize(Decimal("0.01"))
+
+
+def retention_rate(*, retained_users: int, users: int) -> float | None:
+    return ratio(retained_users, users)

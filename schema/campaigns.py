@@ -12,12 +12,27 @@ from strawberry.types import Info
 
 from core.context import RequestContext
 from core.viewer import STAFF, Role
-from loaders.analytics import DailyMetricsByCampaignLoader, TotalsByCampaignLoader
+from loaders.analytics import (
+    DailyMetricsByCampaignLoader,
+    SegmentTotalsByCampaignLoader,
+    TotalsByCampaignLoader,
+    TrendByCampaignLoader,
+)
 from loaders.campaigns import CampaignByIdLoader, OptimizationsByCampaignLoader
 from loaders.merchants import MerchantByIdLoader
 from models import campaigns as m
 from resolvers import campaigns as campaign_resolvers
-from schema.analytics import ANALYTICS_READERS, DateRangeInput, MetricDay, PerformanceSummary, resolve_range
+from resolvers.trends import check_trend_range
+from schema.analytics import (
+    ANALYTICS_READERS,
+    DateRangeInput,
+    MetricDay,
+    PerformanceSummary,
+    SegmentMetrics,
+    TrendGranularity,
+    TrendPoint,
+    resolve_range,
+)
 from schema.connections import Connection, connection, page_request
 from schema.nodes import resolve_visible
 from schema.permissions import allow, type_policy
@@ -130,6 +145,35 @@ class Campaign(relay.Node):
         start, end = resolve_range(range)
         totals = await info.context.loader(TotalsByCampaignLoader).load((self.id, start, end))
         return PerformanceSummary.from_totals(totals, start, end)
+
+    @strawberry.field(
+        description="Each audience segment's metrics summed over a range (default: last 30 days), by name.",
+        permission_classes=[allow(ANALYTICS_READERS)],
+    )
+    async def segments(self, info: Ctx, range: DateRangeInput | None = None) -> list[SegmentMetrics]:
+        start, end = resolve_range(range)
+        rows = await info.context.loader(SegmentTotalsByCampaignLoader).load((self.id, start, end))
+        return [SegmentMetrics.from_totals(row) for row in rows]
+
+    @strawberry.field(
+        description=(
+            "Metrics per UTC hour, day or ISO week over a range (default: the last 30 days), oldest first;"
+            " buckets without data are left out, the first and last weeks hold only the range's days."
+        ),
+        permission_classes=[allow(ANALYTICS_READERS)],
+    )
+    async def trend(
+        self,
+        info: Ctx,
+        granularity: Annotated[
+            TrendGranularity, strawberry.argument(description="Bucket size; HOUR spans at most 31 days.")
+        ],
+        range: DateRangeInput | None = None,
+    ) -> list[TrendPoint]:
+        start, end = resolve_range(range)
+        check_trend_range(granularity=granularity, start=start, end=end)
+        buckets = await info.context.loader(TrendByCampaignLoader).load((self.id, granularity, start, end))
+        return [TrendPoint.from_bucket(bucket) for bucket in buckets]
 
 
 @strawberry.input(description="Filters of the campaign list; all given ones must match.")

