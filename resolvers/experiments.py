@@ -1,7 +1,8 @@
 """Experiment reads: the filtered list, and results either live from the assignments (the source of
 truth while a test can still change) or from the snapshot stored when it completed.
 
-The statistics themselves live in resolvers/statistics.py; this module only feeds it and reads it.
+The statistics live in resolvers/statistics.py and resolvers/experiment_analysis.py; this module only
+feeds them and reads them.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from loaders.experiments import (
     experiments_visible_to,
 )
 from models.experiments import Experiment, ExperimentResult, ExperimentStatus, ExperimentVariant
+from resolvers.experiment_analysis import VariantResult, VariantStats, analyse_experiment
 from resolvers.pagination import Page, PageRequest, SortKey, count, paginate
-from resolvers.statistics import SRM_THRESHOLD, VariantResult, VariantStats, analyse_experiment
+from resolvers.statistics import SRM_THRESHOLD
 
 CENT = Decimal("0.01")
 NO_USERS = VariantTotals(0, 0, 0, Decimal(0), Decimal(0))

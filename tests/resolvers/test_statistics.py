@@ -19,9 +19,8 @@ import pytest
 from scipy import stats
 
 from resolvers import distributions
+from resolvers.experiment_analysis import VariantStats, analyse_experiment
 from resolvers.statistics import (
-    VariantStats,
-    analyse_experiment,
     holm_adjust,
     mean_and_variance,
     required_sample_size,
