@@ -27,8 +27,9 @@ def coded(error: GraphQLError, request_id: str | None) -> GraphQLError:
     message = error.message
     if "code" in extensions:
         pass
-    elif original is None or isinstance(original, INPUT_ERRORS):
-        # Syntax, validation and variable-coercion errors.
+    elif original is None or isinstance(original, (*INPUT_ERRORS, GraphQLError)):
+        # Syntax, validation and variable-coercion errors (graphql-core wraps a bad enum value, say,
+        # as a GraphQLError inside the located error).
         extensions["code"] = ErrorCode.BAD_USER_INPUT.value
     else:
         log.error("unexpected error (request %s)", request_id, exc_info=original)

@@ -19,14 +19,18 @@ async def _post(settings: Settings, query: str, headers: dict[str, str] | None =
 
 
 async def test_development_responses_count_sql_statements(settings: Settings) -> None:
-    response = await _post(settings.model_copy(update={"app_env": AppEnv.DEVELOPMENT, "sql_stats": None}), QUERY)
+    response = await _post(
+        settings.model_copy(update={"app_env": AppEnv.DEVELOPMENT, "sql_stats": None}), QUERY
+    )
     extensions = response.json()["extensions"]
     assert extensions["sqlStatements"] == 1
     assert extensions["sqlMs"] >= 0
 
 
 async def test_production_responses_hide_sql_cost_unless_enabled(settings: Settings) -> None:
-    prod = settings.model_copy(update={"app_env": AppEnv.PRODUCTION, "sql_stats": None, "jwt_secret": "x" * 32})
+    prod = settings.model_copy(
+        update={"app_env": AppEnv.PRODUCTION, "sql_stats": None, "jwt_secret": "x" * 32}
+    )
     assert "sqlStatements" not in (await _post(prod, QUERY)).json().get("extensions", {})
     enabled = prod.model_copy(update={"sql_stats": True})
     assert (await _post(enabled, QUERY)).json()["extensions"]["sqlStatements"] == 1
