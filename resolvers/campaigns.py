@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.viewer import Viewer
 from loaders.visibility import campaigns_visible_to
 from models.campaigns import Campaign
-from resolvers.pagination import Page, PageRequest, SortKey, count, paginate
+from resolvers.pagination import Page, PageRequest, SortKey, paginate
 
 
 class CampaignSort(StrEnum):
@@ -64,8 +64,3 @@ async def list_campaigns(
     column = Campaign.created_at if sort is CampaignSort.CREATED_AT else Campaign.name
     key = SortKey(column=column, id_column=Campaign.id, descending=descending)
     return await paginate(session, query, key=key, page=page), query
-
-
-async def count_campaigns(*, session: AsyncSession, query: Select[tuple[Campaign]]) -> int:
-    """totalCount of a filtered campaign list."""
-    return await count(session, query)

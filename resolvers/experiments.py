@@ -29,7 +29,7 @@ from loaders.experiments import (
 )
 from models.experiments import Experiment, ExperimentResult, ExperimentStatus, ExperimentVariant
 from resolvers.experiment_analysis import VariantResult, VariantStats, analyse_experiment
-from resolvers.pagination import Page, PageRequest, SortKey, count, paginate
+from resolvers.pagination import Page, PageRequest, SortKey, paginate
 from resolvers.statistics import SRM_THRESHOLD
 
 CENT = Decimal("0.01")
@@ -99,11 +99,6 @@ async def list_experiments(
     # ix_ab_tests_created_at_id serves the order and the keyset condition.
     key = SortKey(column=Experiment.created_at, id_column=Experiment.id, descending=True)
     return await paginate(session, query, key=key, page=page), query
-
-
-async def count_experiments(*, session: AsyncSession, query: Select[tuple[Experiment]]) -> int:
-    """totalCount of a filtered experiment list."""
-    return await count(session, query)
 
 
 async def load_results(

@@ -16,7 +16,7 @@ from loaders.flags import AuditWindow, flags_visible_to
 from models.flags import FeatureFlag, FlagAuditEntry, FlagRollout
 from resolvers.evaluation import Evaluation, FlagConfig, RolloutConfig, evaluate_flag, flag_not_found
 from resolvers.flag_lifetimes import stale_condition
-from resolvers.pagination import Page, PageRequest, SortKey, count, decode_cursor, encode_cursor, paginate
+from resolvers.pagination import Page, PageRequest, SortKey, decode_cursor, encode_cursor, paginate
 
 # A client asks for the flags it knows; the platform has tens of them.
 MAX_EVALUATION_KEYS = 200
@@ -48,11 +48,6 @@ async def list_flags(
     """Return one page of the filtered flags by key, and the query for its totalCount."""
     query = _flags_query(viewer=viewer, filter=filter, now=now)
     return await paginate(session, query, key=BY_KEY, page=page), query
-
-
-async def count_flags(*, session: AsyncSession, query: Select[Any]) -> int:
-    """Return how many flags the filtered list holds."""
-    return await count(session, query)
 
 
 async def get_flag(*, session: AsyncSession, viewer: Viewer, key: str) -> FeatureFlag | None:

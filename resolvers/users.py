@@ -25,7 +25,7 @@ from loaders.users import (
 )
 from loaders.visibility import users_visible_to
 from models.users import RewardEntry, Transaction, User
-from resolvers.pagination import MAX_PAGE_SIZE, Page, PageRequest, SortKey, count, decode_cursor, paginate
+from resolvers.pagination import MAX_PAGE_SIZE, Page, PageRequest, SortKey, decode_cursor, paginate
 from resolvers.pagination import encode_cursor as cursor_of
 
 DEFAULT_RECOMMENDATIONS = 10
@@ -83,11 +83,6 @@ async def list_users(
     key = SortKey(column=name, id_column=User.id, descending=descending)
     result = await paginate(session, query, key=key, page=page, sort_value=lambda row: row.name or "")
     return result, query
-
-
-async def count_users(*, session: AsyncSession, query: Select[tuple[User]]) -> int:
-    """totalCount of a filtered user list."""
-    return await count(session, query)
 
 
 async def viewer_profile(*, loader: UserByIdLoader, viewer: Viewer) -> User | None:

@@ -33,7 +33,7 @@ from schema.analytics import (
     TrendPoint,
     resolve_range,
 )
-from schema.connections import Connection, connection, page_request
+from schema.connections import Connection, page_request, paged
 from schema.nodes import resolve_visible
 from schema.permissions import allow, type_policy
 
@@ -240,18 +240,15 @@ class CampaignQuery:
             search=f.search,
         )
         ctx = info.context
-        async with ctx.read_session() as session:
-            page, query = await campaign_resolvers.list_campaigns(
+        return await paged(
+            ctx,
+            lambda session: campaign_resolvers.list_campaigns(
                 session=session,
                 viewer=ctx.viewer,
                 filter=criteria,
                 sort=s.field,
                 descending=s.descending,
                 page=page_request(first, after, last, before),
-            )
-
-        async def total() -> int:
-            async with ctx.read_session() as session:
-                return await campaign_resolvers.count_campaigns(session=session, query=query)
-
-        return connection(page, Campaign.from_row, total)
+            ),
+            Campaign.from_row,
+        )

@@ -6,9 +6,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.context import RequestContext
 from core.viewer import EVERYONE
-from resolvers.pagination import Page, PageRequest
+from resolvers.pagination import Page, PageRequest, count
 from schema.permissions import type_policy
 
 NodeT = TypeVar("NodeT")
@@ -53,6 +56,23 @@ def connection(page: Page[Any], convert: Callable[[Any], NodeT], total: Callable
         end_cursor=page.cursors[-1] if page.cursors else None,
     )
     return Connection(edges=edges, page_info=info, _total=total)
+
+
+async def paged(
+    context: RequestContext,
+    fetch: Callable[[AsyncSession], Awaitable[tuple[Page[Any], Select[Any]]]],
+    convert: Callable[[Any], NodeT],
+) -> Any:
+    """Fetch one page with `fetch(session)` (which returns the page and its filtered query) and build
+    the connection; totalCount counts that same query, in a statement of its own, only if selected."""
+    async with context.read_session() as session:
+        page, query = await fetch(session)
+
+    async def total() -> int:
+        async with context.read_session() as session:
+            return await count(session, query)
+
+    return connection(page, convert, total)
 
 
 def page_request(first: int | None, after: str | None, last: int | None, before: str | None) -> PageRequest:

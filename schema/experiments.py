@@ -21,7 +21,7 @@ from loaders.experiments import (
 )
 from models import experiments as m
 from resolvers import experiments as experiment_resolvers
-from schema.connections import Connection, connection, page_request
+from schema.connections import Connection, page_request, paged
 from schema.experiment_results import ExperimentResults
 from schema.nodes import resolve_visible
 from schema.permissions import allow, type_policy
@@ -221,19 +221,16 @@ class ExperimentQuery:
             statuses=[s.value for s in f.status or []], campaign_id=_campaign_pk(f.campaign_id)
         )
         ctx = info.context
-        async with ctx.read_session() as session:
-            page, query = await experiment_resolvers.list_experiments(
+        return await paged(
+            ctx,
+            lambda session: experiment_resolvers.list_experiments(
                 session=session,
                 viewer=ctx.viewer,
                 filter=criteria,
                 page=page_request(first, after, last, before),
-            )
-
-        async def total() -> int:
-            async with ctx.read_session() as session:
-                return await experiment_resolvers.count_experiments(session=session, query=query)
-
-        return connection(page, Experiment.from_row, total)
+            ),
+            Experiment.from_row,
+        )
 
     @strawberry.field(
         description="The viewer's own experiment assignments, newest first.",

@@ -18,7 +18,7 @@ from resolvers import evaluation as rules
 from resolvers import flags as flag_resolvers
 from resolvers.flag_lifetimes import LIFETIME_DAYS, is_stale
 from schema.analytics import DateRangeInput, resolve_range
-from schema.connections import Connection, connection, page_request
+from schema.connections import Connection, page_request, paged
 from schema.flag_audit import FlagAuditEntry, audit_log
 from schema.flag_evaluation import FlagContextInput, FlagEvaluation, context_user_pk
 from schema.flag_usage import (
@@ -168,20 +168,17 @@ class FlagQuery:
         before: str | None = None,
     ) -> Connection[FeatureFlag]:
         ctx, now = info.context, _now()
-        async with ctx.read_session() as session:
-            page, query = await flag_resolvers.list_flags(
+        return await paged(
+            ctx,
+            lambda session: flag_resolvers.list_flags(
                 session=session,
                 viewer=ctx.viewer,
                 filter=_criteria(filter),
                 page=page_request(first, after, last, before),
                 now=now,
-            )
-
-        async def total() -> int:
-            async with ctx.read_session() as session:
-                return await flag_resolvers.count_flags(session=session, query=query)
-
-        return connection(page, partial(FeatureFlag.from_row, now=now), total)
+            ),
+            partial(FeatureFlag.from_row, now=now),
+        )
 
     @strawberry.field(
         description="One flag by key; null when there is none.", permission_classes=[allow(STAFF)]
@@ -240,20 +237,18 @@ class FlagQuery:
     ) -> Connection[FlagUsageReport]:
         ctx, now = info.context, _now()
         start, end = resolve_range(range)
-        async with ctx.read_session() as session:
-            page, query = await flag_resolvers.list_flags(
+
+        def report(row: m.FeatureFlag) -> FlagUsageReport:
+            return FlagUsageReport(flag_key=row.key, flag_name=row.name, start=start, end=end, flag_id=row.id)
+
+        return await paged(
+            ctx,
+            lambda session: flag_resolvers.list_flags(
                 session=session,
                 viewer=ctx.viewer,
                 filter=_criteria(filter),
                 page=page_request(first, after, last, before),
                 now=now,
-            )
-
-        async def total() -> int:
-            async with ctx.read_session() as session:
-                return await flag_resolvers.count_flags(session=session, query=query)
-
-        def report(row: m.FeatureFlag) -> FlagUsageReport:
-            return FlagUsageReport(flag_key=row.key, flag_name=row.name, start=start, end=end, flag_id=row.id)
-
-        return connection(page, report, total)
+            ),
+            report,
+        )

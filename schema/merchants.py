@@ -16,8 +16,7 @@ from core.viewer import EVERYONE, STAFF, Role
 from loaders.merchants import MerchantByIdLoader, MerchantCategoryByIdLoader, PartnershipByMerchantLoader
 from models import merchants as m
 from resolvers import merchants as merchant_resolvers
-from resolvers.pagination import count
-from schema.connections import Connection, connection, page_request
+from schema.connections import Connection, page_request, paged
 from schema.nodes import resolve_visible
 from schema.permissions import allow, type_policy
 
@@ -250,13 +249,10 @@ class MerchantQuery:
             merchant_resolvers.MerchantSort.DISTANCE if near else merchant_resolvers.MerchantSort.NAME
         )
         ctx = info.context
-        async with ctx.read_session() as session:
-            page, query = await merchant_resolvers.list_merchants(
+        return await paged(
+            ctx,
+            lambda session: merchant_resolvers.list_merchants(
                 session=session, filter=criteria, sort=order, page=page_request(first, after, last, before)
-            )
-
-        async def total() -> int:
-            async with ctx.read_session() as session:
-                return await count(session, query)
-
-        return connection(page, lambda pair: Merchant.from_row(*pair), total)
+            ),
+            lambda pair: Merchant.from_row(*pair),
+        )

@@ -10,7 +10,7 @@ from core.context import RequestContext
 from core.viewer import Role
 from loaders.users import UserByIdLoader
 from resolvers import users as user_resolvers
-from schema.connections import Connection, connection, page_request
+from schema.connections import Connection, page_request, paged
 from schema.permissions import allow
 from schema.users.user import WITH_ACCOUNT, LoyaltyTier, User
 from schema.users.wallet import OWNER_READERS
@@ -73,18 +73,15 @@ class UserQuery:
         f, s = filter or UserFilterInput(), sort or UserSortInput()
         criteria = user_resolvers.UserFilter(search=f.search, tiers=[t.value for t in f.tier or []])
         ctx = info.context
-        async with ctx.read_session() as session:
-            page, query = await user_resolvers.list_users(
+        return await paged(
+            ctx,
+            lambda session: user_resolvers.list_users(
                 session=session,
                 viewer=ctx.viewer,
                 filter=criteria,
                 sort=s.field,
                 descending=s.descending,
                 page=page_request(first, after, last, before),
-            )
-
-        async def total() -> int:
-            async with ctx.read_session() as session:
-                return await user_resolvers.count_users(session=session, query=query)
-
-        return connection(page, User.from_row, total)
+            ),
+            User.from_row,
+        )
