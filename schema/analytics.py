@@ -179,7 +179,7 @@ class CampaignRanking:
     value: float | None = strawberry.field(
         description="The metric, from the range's sums; null when undefined (a rate of nothing)."
     )
-    performance: PerformanceSummary = strawberry.field(
+    performance: PerformanceSummary | None = strawberry.field(
         description="Totals and rates of the campaign over the range.",
         permission_classes=[allow(ANALYTICS_READERS)],
     )
@@ -228,7 +228,7 @@ class PlatformOverview:
             "Campaigns running now, or running, paused or completed with a schedule overlapping the range."
         )
     )
-    totals: PerformanceSummary = strawberry.field(
+    totals: PerformanceSummary | None = strawberry.field(
         description="Sums and rates over every campaign's daily rows in the range.",
         permission_classes=[allow(OVERVIEW_READERS)],
     )
@@ -243,7 +243,7 @@ class PlatformOverview:
         description=f"The {analytics.OVERVIEW_TOP} campaigns with the most revenue in the range.",
         permission_classes=[allow(OVERVIEW_READERS)],
     )
-    async def top_campaigns(self, info: Ctx) -> list[CampaignRanking]:
+    async def top_campaigns(self, info: Ctx) -> list[CampaignRanking] | None:
         return await _ranking(
             info, analytics.RankMetric.REVENUE, self.start, self.end, analytics.OVERVIEW_TOP
         )

@@ -109,7 +109,7 @@ class Campaign(relay.Node):
     @strawberry.field(description="A/B tests attached to the campaign.", permission_classes=[allow(STAFF)])
     async def experiments(
         self, info: Ctx
-    ) -> list[Annotated[Experiment, strawberry.lazy("schema.experiments")]]:
+    ) -> list[Annotated[Experiment, strawberry.lazy("schema.experiments")]] | None:
         from loaders.experiments import ExperimentsByCampaignLoader
         from schema.experiments import Experiment
 
@@ -122,7 +122,7 @@ class Campaign(relay.Node):
     )
     async def optimizations(
         self, info: Ctx
-    ) -> list[Annotated[CampaignOptimization, strawberry.lazy("schema.ml")]]:
+    ) -> list[Annotated[CampaignOptimization, strawberry.lazy("schema.ml")]] | None:
         from schema.ml import CampaignOptimization
 
         rows = await info.context.loader(OptimizationsByCampaignLoader).load(self.id)
@@ -132,7 +132,7 @@ class Campaign(relay.Node):
         description="Daily metrics over a range (default: the last 30 days).",
         permission_classes=[allow(ANALYTICS_READERS)],
     )
-    async def daily_metrics(self, info: Ctx, range: DateRangeInput | None = None) -> list[MetricDay]:
+    async def daily_metrics(self, info: Ctx, range: DateRangeInput | None = None) -> list[MetricDay] | None:
         start, end = resolve_range(range)
         rows = await info.context.loader(DailyMetricsByCampaignLoader).load((self.id, start, end))
         return [MetricDay.from_row(row) for row in rows]
@@ -141,7 +141,7 @@ class Campaign(relay.Node):
         description="Totals and rates over a range (default: the last 30 days).",
         permission_classes=[allow(ANALYTICS_READERS)],
     )
-    async def performance(self, info: Ctx, range: DateRangeInput | None = None) -> PerformanceSummary:
+    async def performance(self, info: Ctx, range: DateRangeInput | None = None) -> PerformanceSummary | None:
         start, end = resolve_range(range)
         totals = await info.context.loader(TotalsByCampaignLoader).load((self.id, start, end))
         return PerformanceSummary.from_totals(totals, start, end)
@@ -150,7 +150,7 @@ class Campaign(relay.Node):
         description="Each audience segment's metrics summed over a range (default: last 30 days), by name.",
         permission_classes=[allow(ANALYTICS_READERS)],
     )
-    async def segments(self, info: Ctx, range: DateRangeInput | None = None) -> list[SegmentMetrics]:
+    async def segments(self, info: Ctx, range: DateRangeInput | None = None) -> list[SegmentMetrics] | None:
         start, end = resolve_range(range)
         rows = await info.context.loader(SegmentTotalsByCampaignLoader).load((self.id, start, end))
         return [SegmentMetrics.from_totals(row) for row in rows]
@@ -169,7 +169,7 @@ class Campaign(relay.Node):
             TrendGranularity, strawberry.argument(description="Bucket size; HOUR spans at most 31 days.")
         ],
         range: DateRangeInput | None = None,
-    ) -> list[TrendPoint]:
+    ) -> list[TrendPoint] | None:
         start, end = resolve_range(range)
         check_trend_range(granularity=granularity, start=start, end=end)
         buckets = await info.context.loader(TrendByCampaignLoader).load((self.id, granularity, start, end))
@@ -229,7 +229,7 @@ class CampaignQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[Campaign]:
+    ) -> Connection[Campaign] | None:
         f, s = filter or CampaignFilterInput(), sort or CampaignSortInput()
         criteria = campaign_resolvers.CampaignFilter(
             statuses=[v.value for v in f.status or []],

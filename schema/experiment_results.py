@@ -90,7 +90,7 @@ class SampleRatioMismatch:
 class ExperimentResults:
     computed_at: dt.datetime = strawberry.field(description="When they were computed (UTC).")
     source: ResultsSource = strawberry.field(description="Live from the assignments, or the stored snapshot.")
-    variants: list[VariantResult] = strawberry.field(
+    variants: list[VariantResult] | None = strawberry.field(
         description="Per variant, control first.", permission_classes=[allow(STAFF)]
     )
     sample_ratio_mismatch: SampleRatioMismatch | None = strawberry.field(

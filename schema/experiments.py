@@ -125,7 +125,7 @@ class Experiment(relay.Node):
         return await resolve_visible("Experiment", info, node_ids, ExperimentByIdLoader, cls.from_row)
 
     @strawberry.field(description="The arms of the test, control first.", permission_classes=[allow(STAFF)])
-    async def variants(self, info: Ctx) -> list[Variant]:
+    async def variants(self, info: Ctx) -> list[Variant] | None:
         rows = await info.context.loader(VariantsByExperimentLoader).load(self.id)
         return [Variant.from_row(row) for row in rows]
 
@@ -145,7 +145,7 @@ class Experiment(relay.Node):
         description="Results per variant: live while the test can change, the stored snapshot once it ended.",
         permission_classes=[allow(STAFF)],
     )
-    async def results(self, info: Ctx) -> ExperimentResults:
+    async def results(self, info: Ctx) -> ExperimentResults | None:
         plan = experiment_resolvers.ExperimentPlan(
             status=self.status.value,
             confidence_level=self.confidence_level,
@@ -215,7 +215,7 @@ class ExperimentQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[Experiment]:
+    ) -> Connection[Experiment] | None:
         f = filter or ExperimentFilterInput()
         criteria = experiment_resolvers.ExperimentFilter(
             statuses=[s.value for s in f.status or []], campaign_id=_campaign_pk(f.campaign_id)
@@ -236,7 +236,7 @@ class ExperimentQuery:
         description="The viewer's own experiment assignments, newest first.",
         permission_classes=[allow(ASSIGNMENT_READERS)],
     )
-    async def my_experiment_assignments(self, info: Ctx) -> list[ExperimentAssignment]:
+    async def my_experiment_assignments(self, info: Ctx) -> list[ExperimentAssignment] | None:
         user_id = info.context.viewer.user_id
         if user_id is None:
             return []

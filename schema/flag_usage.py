@@ -110,12 +110,12 @@ class FlagUsageReport:
     @strawberry.field(
         description="Totals and rates over the range.", permission_classes=[allow(FLAG_ANALYTICS_READERS)]
     )
-    async def summary(self, info: Ctx) -> FlagUsageSummary:
+    async def summary(self, info: Ctx) -> FlagUsageSummary | None:
         return await usage_summary(info, self.flag_id, self.start, self.end)
 
     @strawberry.field(
         description="Daily rows of the range, by date (days without usage are absent).",
         permission_classes=[allow(FLAG_ANALYTICS_READERS)],
     )
-    async def days(self, info: Ctx) -> list[FlagUsageDay]:
+    async def days(self, info: Ctx) -> list[FlagUsageDay] | None:
         return await usage_days(info, self.flag_id, self.start, self.end)

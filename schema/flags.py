@@ -103,7 +103,7 @@ class FeatureFlag(relay.Node):
         description="Its variants, general and per segment, in the order they are hashed.",
         permission_classes=[allow(STAFF)],
     )
-    async def rollouts(self, info: Ctx) -> list[FlagRollout]:
+    async def rollouts(self, info: Ctx) -> list[FlagRollout] | None:
         rows = await info.context.loader(RolloutsByFlagLoader).load(self.id)
         return [FlagRollout.from_row(row) for row in rows]
 
@@ -115,21 +115,21 @@ class FeatureFlag(relay.Node):
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[FlagAuditEntry]:
+    ) -> Connection[FlagAuditEntry] | None:
         return await audit_log(info, self.id, page_request(first, after, last, before))
 
     @strawberry.field(
         description="Daily usage over a range (default: the last 30 days).",
         permission_classes=[allow(FLAG_ANALYTICS_READERS)],
     )
-    async def usage(self, info: Ctx, range: DateRangeInput | None = None) -> list[FlagUsageDay]:
+    async def usage(self, info: Ctx, range: DateRangeInput | None = None) -> list[FlagUsageDay] | None:
         return await usage_days(info, self.id, *resolve_range(range))
 
     @strawberry.field(
         description="Usage totals and rates over a range (default: the last 30 days).",
         permission_classes=[allow(FLAG_ANALYTICS_READERS)],
     )
-    async def usage_summary(self, info: Ctx, range: DateRangeInput | None = None) -> FlagUsageSummary:
+    async def usage_summary(self, info: Ctx, range: DateRangeInput | None = None) -> FlagUsageSummary | None:
         return await usage_summary(info, self.id, *resolve_range(range))
 
 
@@ -166,7 +166,7 @@ class FlagQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[FeatureFlag]:
+    ) -> Connection[FeatureFlag] | None:
         ctx, now = info.context, _now()
         return await paged(
             ctx,
@@ -234,7 +234,7 @@ class FlagQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[FlagUsageReport]:
+    ) -> Connection[FlagUsageReport] | None:
         ctx, now = info.context, _now()
         start, end = resolve_range(range)
 

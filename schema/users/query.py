@@ -69,7 +69,7 @@ class UserQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[User]:
+    ) -> Connection[User] | None:
         f, s = filter or UserFilterInput(), sort or UserSortInput()
         criteria = user_resolvers.UserFilter(search=f.search, tiers=[t.value for t in f.tier or []])
         ctx = info.context

@@ -7,6 +7,7 @@ from __future__ import annotations
 from graphql import (
     GraphQLField,
     GraphQLInterfaceType,
+    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLUnionType,
     get_named_type,
@@ -71,6 +72,30 @@ def _uncovered() -> list[str]:
 
 def test_every_field_is_covered_by_a_policy() -> None:
     assert _uncovered() == []
+
+
+def _policy_roles(field: GraphQLField) -> frozenset[object]:
+    definition = field.extensions.get("strawberry-definition")
+    roles: set[object] = set()
+    for c in getattr(definition, "permission_classes", []) or []:
+        roles |= set(getattr(c, "roles", ()))
+    return frozenset(roles)
+
+
+def _non_null_guarded() -> list[str]:
+    """Fields some role may be refused, typed non-null: their null would swallow the parent."""
+    from core.viewer import EVERYONE
+
+    return [
+        f"{t.name}.{name}"
+        for t in _object_types()
+        for name, field in t.fields.items()
+        if _own_policy(field) and _policy_roles(field) != EVERYONE and isinstance(field.type, GraphQLNonNull)
+    ]
+
+
+def test_a_forbidden_field_is_nullable() -> None:
+    assert _non_null_guarded() == []
 
 
 def test_the_walk_would_catch_an_uncovered_field() -> None:

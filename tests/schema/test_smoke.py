@@ -45,7 +45,7 @@ async def test_campaigns_page_through_keyset_cursors(db: AsyncSession, gql) -> N
 
 async def test_anonymous_cannot_list_campaigns(gql) -> None:  # type: ignore[no-untyped-def]
     result = await gql(CAMPAIGNS, {"first": 1}, viewer=ANONYMOUS)
-    assert result.data is None or result.data.get("campaigns") is None
+    assert result.data == {"campaigns": None}
     assert result.errors[0].extensions["code"] == "FORBIDDEN"
 
 
@@ -65,3 +65,16 @@ async def test_merchant_sees_only_its_own_campaigns_by_node(db: AsyncSession, gq
 async def test_first_over_the_maximum_is_bad_user_input(gql) -> None:  # type: ignore[no-untyped-def]
     result = await gql(CAMPAIGNS, {"first": 101}, viewer=ADMIN)
     assert result.errors[0].extensions["code"] == "BAD_USER_INPUT"
+
+
+MIXED = "{ merchantCategories { name } campaigns(first: 1) { totalCount } }"
+
+
+async def test_a_forbidden_field_is_null_without_swallowing_its_siblings(gql) -> None:  # type: ignore[no-untyped-def]
+    # given an anonymous caller asking for one allowed and one forbidden root field
+    result = await gql(MIXED, viewer=ANONYMOUS)
+
+    # then the allowed field is answered and only the forbidden one is null, with a FORBIDDEN error
+    assert len(result.data["merchantCategories"]) == 8
+    assert result.data["campaigns"] is None
+    assert [(e.path, e.extensions["code"]) for e in result.errors] == [(["campaigns"], "FORBIDDEN")]

@@ -37,7 +37,7 @@ async def test_users_is_refused_to_everyone_but_admins(db: AsyncSession, gql) ->
     refused = [MARKETER, Viewer(role=Role.ANALYST, user_id=1), customer(user.id), SERVICE, ANONYMOUS]
     for viewer in refused:
         result = await gql(USERS, viewer=viewer)
-        assert result.data is None, viewer
+        assert result.data == {"users": None}, viewer
         assert codes(result) == {"FORBIDDEN"}, viewer
 
 
