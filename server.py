@@ -42,6 +42,7 @@ log = logging.getLogger("swipesavvy")
 
 READINESS_TIMEOUT_S = 2.0
 REQUEST_ID_HEADER = "x-request-id"
+IDEMPOTENCY_HEADER = "idempotency-key"
 
 
 class GraphQLApp(GraphQL[RequestContext, None]):
@@ -54,6 +55,10 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             redis=state.redis,
             viewer=request.state.viewer,
             request_id=request.state.request_id,
+            write_sessionmaker=state.sessionmaker,
+            client_ip=request.client.host if request.client else None,
+            idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),
+            response=response,
         )
 
 

@@ -29,6 +29,17 @@ class RequestContext:
     # When set, every read goes through this one session, one at a time: a mutation's payload must
     # see the mutation's uncommitted writes, and tests read inside their rolled-back transaction.
     session: AsyncSession | None = None
+    # Mutations write through the primary (reads may come from a replica).
+    write_sessionmaker: async_sessionmaker[AsyncSession] | None = None
+    client_ip: str | None = None
+    # The request's Idempotency-Key header, if any.
+    idempotency_key: str | None = None
+    # Fingerprint of the whole request (document, operation, variables), for header keys.
+    request_fingerprint: str | None = None
+    # Key rows this request completed: (row id, response key of the mutation field or None for all).
+    completed_keys: list[tuple[int, str | None]] = field(default_factory=list)
+    # The HTTP response being built (headers can be added), when served over HTTP.
+    response: Any = None
     _session_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # One instance per loader class, made on first use and dropped with the request, so cached rows
     # never outlive the request or reach another viewer.
@@ -46,6 +57,40 @@ class RequestContext:
             raise RuntimeError("RequestContext has neither a session nor a sessionmaker")
         async with self.sessionmaker() as session:
             yield session
+
+    @asynccontextmanager
+    async def write_session(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction on the primary, committed when the block ends."""
+        if self.session is not None:
+            async with self._session_lock, self.session.begin_nested():
+                yield self.session
+            return
+        if self.write_sessionmaker is None:
+            raise RuntimeError("RequestContext has no write_sessionmaker")
+        async with self.write_sessionmaker() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def write_transaction(self) -> AsyncIterator[AsyncSession]:
+        """One transaction for one mutation: committed when the block ends, rolled back on any error.
+
+        Afterwards reads go to the primary and loaders start empty, so the payload (and any later
+        mutation of the same request) sees what was written.
+        """
+        async with self.write_session() as session:
+            yield session
+        if self.write_sessionmaker is not None and self.session is None:
+            self.sessionmaker = self.write_sessionmaker
+        self._loaders.clear()
+
+    @property
+    def idempotency_scope(self) -> str:
+        """Whose keys: the same key sent by two viewers is two keys."""
+        if self.viewer.user_id is not None:
+            return f"user:{self.viewer.user_id}"
+        if self.viewer.is_authenticated:
+            return self.viewer.label
+        return f"anon:{self.client_ip or 'unknown'}"
 
     def loader(self, cls: Callable[[RequestContext], L]) -> L:
         instance = self._loaders.get(cls)  # type: ignore[arg-type]

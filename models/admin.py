@@ -143,6 +143,9 @@ class IdempotencyKey(Base):
     operation_name: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), server_default=IdempotencyStatus.IN_PROGRESS.value)
     response: Mapped[Json | None]
+    # What the write produced ({"type": "Campaign", "id": 7}): if attaching `response` was lost, a
+    # replay rebuilds the answer by reading this, never by writing again.
+    result_ref: Mapped[Json | None]
     created_at: Mapped[datetime] = created_at()
     completed_at: Mapped[datetime | None]
     expires_at: Mapped[datetime] = mapped_column(index=True)

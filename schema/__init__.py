@@ -15,6 +15,7 @@ from strawberry.types import ExecutionContext, Info
 from core.errors import BadUserInput
 from core.viewer import EVERYONE
 from schema.analytics import AnalyticsQuery
+from schema.campaign_mutations import CampaignMutation
 from schema.campaigns import CampaignQuery
 from schema.experiments import ExperimentQuery
 from schema.extensions import ApiConventions
@@ -35,6 +36,13 @@ class Query(UserQuery, CampaignQuery, FlagQuery, ExperimentQuery, AnalyticsQuery
         description="Several objects by global id, in order; null for those not found or not visible.",
         permission_classes=[allow(EVERYONE)],
     )
+
+
+@strawberry.type(
+    description="Writes: every mutation is one transaction and reports input problems as userErrors."
+)
+class Mutation(CampaignMutation):
+    pass
 
 
 class ApiSchema(Schema):
@@ -73,7 +81,7 @@ class ApiSchema(Schema):
 def build_schema() -> ApiSchema:
     # Without the two caches, validation is ~90% of Strawberry's per-request cost (ARCHITECTURE.md).
     extensions: list[Any] = [ParserCache, ValidationCache, ApiConventions]
-    return ApiSchema(query=Query, extensions=extensions)
+    return ApiSchema(query=Query, mutation=Mutation, extensions=extensions)
 
 
 schema = build_schema()

@@ -179,9 +179,13 @@ def gql(db: AsyncSession, settings: Settings):  # type: ignore[no-untyped-def]
     from core.viewer import ANONYMOUS, Viewer
     from schema import schema
 
-    async def execute(
-        document: str, variables: dict[str, object] | None = None, *, viewer: Viewer = ANONYMOUS
-    ):  # type: ignore[no-untyped-def]
+    async def execute(  # type: ignore[no-untyped-def]
+        document: str,
+        variables: dict[str, object] | None = None,
+        *,
+        viewer: Viewer = ANONYMOUS,
+        idempotency_key: str | None = None,
+    ):
         context = RequestContext(
             request=None,
             settings=settings,
@@ -190,6 +194,8 @@ def gql(db: AsyncSession, settings: Settings):  # type: ignore[no-untyped-def]
             viewer=viewer,
             request_id="test",
             session=db,
+            client_ip="127.0.0.1",
+            idempotency_key=idempotency_key,
         )
         return await schema.execute(document, variable_values=variables, context_value=context)
 

@@ -20,8 +20,8 @@ from schema.permissions import TYPE_POLICIES, RolePolicy
 # `_entities` resolves through each type's resolve_reference, which applies node visibility.
 FEDERATION_FIELDS = {("Query", "_service"), ("Query", "_entities")}
 FEDERATION_TYPES = {"_Service"}
-# Structure of Relay connections: the field returning the connection was authorised.
-STRUCTURAL_SUFFIXES = ("Connection", "Edge")
+# Structure of Relay connections and mutation payloads: the field returning them was authorised.
+STRUCTURAL_SUFFIXES = ("Connection", "Edge", "Payload")
 # Scalars a type policy is not enough for: personal data and money of a person.
 SENSITIVE_FIELDS = {"email", "phone", "rewardPoints", "balance", "passwordHash"}
 
