@@ -14,19 +14,26 @@ from strawberry.types import ExecutionContext, Info
 
 from core.errors import BadUserInput
 from core.viewer import EVERYONE
+from schema.admin import AdminMutation, AdminQuery
 from schema.analytics import AnalyticsQuery
 from schema.campaign_mutations import CampaignMutation
 from schema.campaigns import CampaignQuery
+from schema.experiment_mutations import ExperimentMutation
 from schema.experiments import ExperimentQuery
 from schema.extensions import ApiConventions
+from schema.flag_mutations import FlagMutation
 from schema.flags import FlagQuery
+from schema.ingestion_mutations import IngestionMutation
+from schema.merchant_mutations import MerchantMutation
 from schema.merchants import MerchantQuery
+from schema.ml_mutations import MlMutation
 from schema.permissions import allow
+from schema.user_mutations import UserMutation
 from schema.users import UserQuery
 
 
 @strawberry.type(description="Read access to the SwipeSavvy platform.")
-class Query(UserQuery, CampaignQuery, FlagQuery, ExperimentQuery, AnalyticsQuery, MerchantQuery):
+class Query(UserQuery, CampaignQuery, FlagQuery, ExperimentQuery, AnalyticsQuery, MerchantQuery, AdminQuery):
     # Each type's resolve_nodes applies its own type policy and row visibility.
     node: relay.Node | None = relay.node(
         description="Any object by its global id; null when it does not exist or is not visible to you.",
@@ -41,7 +48,16 @@ class Query(UserQuery, CampaignQuery, FlagQuery, ExperimentQuery, AnalyticsQuery
 @strawberry.type(
     description="Writes: every mutation is one transaction and reports input problems as userErrors."
 )
-class Mutation(CampaignMutation):
+class Mutation(
+    CampaignMutation,
+    FlagMutation,
+    ExperimentMutation,
+    IngestionMutation,
+    UserMutation,
+    MerchantMutation,
+    MlMutation,
+    AdminMutation,
+):
     pass
 
 

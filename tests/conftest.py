@@ -200,3 +200,49 @@ def gql(db: AsyncSession, settings: Settings):  # type: ignore[no-untyped-def]
         return await schema.execute(document, variable_values=variables, context_value=context)
 
     return execute
+
+
+@pytest.fixture
+async def live(scratch_db_url: str, settings: Settings):  # type: ignore[no-untyped-def]
+    """GraphQL over a real connection pool on a scratch database: for concurrency tests.
+
+    Yields an object with `execute(document, variables, viewer=..., idempotency_key=...)` (each call
+    is its own request with its own context, so `asyncio.gather` runs them in parallel on separate
+    connections) and `sessionmaker` (committing sessions, to create rows and check results).
+    """
+    import uuid as _uuid
+    from types import SimpleNamespace
+
+    from core.context import RequestContext
+    from core.database import create_engine as _create_engine
+    from core.database import create_sessionmaker
+    from core.viewer import ANONYMOUS, Viewer
+    from schema import schema
+
+    engine = _create_engine(scratch_db_url, settings.model_copy(update={"db_max_overflow": 40}), pool_size=20)
+    sessionmaker = create_sessionmaker(engine)
+
+    async def execute(  # type: ignore[no-untyped-def]
+        document: str,
+        variables: dict[str, object] | None = None,
+        *,
+        viewer: Viewer = ANONYMOUS,
+        idempotency_key: str | None = None,
+    ):
+        context = RequestContext(
+            request=None,
+            settings=settings,
+            sessionmaker=sessionmaker,
+            write_sessionmaker=sessionmaker,
+            redis=None,
+            viewer=viewer,
+            request_id=_uuid.uuid4().hex,
+            client_ip="127.0.0.1",
+            idempotency_key=idempotency_key,
+        )
+        return await schema.execute(document, variable_values=variables, context_value=context)
+
+    try:
+        yield SimpleNamespace(execute=execute, sessionmaker=sessionmaker, url=scratch_db_url)
+    finally:
+        await engine.dispose()

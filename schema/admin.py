@@ -1,0 +1,15 @@
+"""Placeholder: filled in by the issue-4 work on this domain."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.type
+class AdminMutation:
+    pass
+
+
+@strawberry.type
+class AdminQuery:
+    pass

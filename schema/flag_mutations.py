@@ -1,0 +1,10 @@
+"""Placeholder: filled in by the issue-4 work on this domain."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.type
+class FlagMutation:
+    pass
