@@ -109,8 +109,8 @@ async def run_mutation(
                     session,
                     scope=ctx.idempotency_scope,
                     key=key,
-                    fingerprint=fingerprint or "",
-                    operation=operation,
+                    fingerprint=fingerprint,
+                    operation=label,
                 )
             if claim is not None and claim.replayed:
                 ref = claim.replay_ref or {}

@@ -157,11 +157,16 @@ async def test_keys_are_scoped_per_viewer(db: AsyncSession, gql) -> None:  # typ
 
 async def test_the_header_key_replays_the_stored_response_exactly(db: AsyncSession, gql) -> None:  # type: ignore[no-untyped-def]
     first = await gql(CREATE, {"input": VALID}, viewer=MARKETER, idempotency_key="hdr-1")
-    stored = await db.scalar(select(IdempotencyKey.response).where(IdempotencyKey.key == "hdr-1"))
+    # the campaign changes after the first response was sent...
+    campaign = (await db.scalars(select(Campaign))).one()
+    campaign.name = "Renamed since"
+    await db.flush()
+
     replay = await gql(CREATE, {"input": VALID}, viewer=MARKETER, idempotency_key="hdr-1")
 
-    assert stored["data"] == first.data
+    # ...yet the replay is the stored first response, not a new read
     assert replay.data == first.data
+    assert replay.data["createCampaign"]["campaign"]["name"] == "Spring cashback"
     assert await _count(db, Campaign) == 1
 
 
