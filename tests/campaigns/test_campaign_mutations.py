@@ -198,3 +198,30 @@ async def test_only_admins_and_marketers_write_campaigns(db: AsyncSession, gql, 
     assert result.data == {"createCampaign": None}
     assert result.errors[0].extensions["code"] == "FORBIDDEN"
     assert await _count(db, Campaign) == 0
+
+
+TWO_CREATES = """
+mutation ($a: CreateCampaignInput!, $b: CreateCampaignInput!) {
+  a: createCampaign(input: $a) { campaign { id } }
+  b: createCampaign(input: $b) { campaign { id } }
+}
+"""
+
+
+async def test_one_header_key_cannot_cover_two_mutations(db: AsyncSession, gql) -> None:  # type: ignore[no-untyped-def]
+    result = await gql(TWO_CREATES, {"a": VALID, "b": VALID}, viewer=MARKETER, idempotency_key="two")
+
+    assert {e.extensions["code"] for e in result.errors} == {"BAD_USER_INPUT"}
+    assert await _count(db, Campaign) == 0
+
+
+async def test_two_mutations_with_their_own_keys_each_run_once(db: AsyncSession, gql) -> None:  # type: ignore[no-untyped-def]
+    variables = {
+        "a": {**VALID, "idempotencyKey": "a-1"},
+        "b": {**VALID, "name": "Second", "idempotencyKey": "b-1"},
+    }
+    first = await gql(TWO_CREATES, variables, viewer=MARKETER)
+    again = await gql(TWO_CREATES, variables, viewer=MARKETER)
+
+    assert first.errors is None and again.data == first.data
+    assert await _count(db, Campaign) == 2
