@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -56,10 +58,19 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             viewer=request.state.viewer,
             request_id=request.state.request_id,
             write_sessionmaker=state.sessionmaker,
-            client_ip=request.client.host if request.client else None,
+            client_ip=_client_ip(request),
             idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),
             response=response,
         )
+
+
+def _client_ip(request: Request) -> str | None:
+    """The peer's IP address, or None when the transport gives something else (a test client's name)."""
+    host = request.client.host if request.client else None
+    try:
+        return str(ipaddress.ip_address(host)) if host else None
+    except ValueError:
+        return None
 
 
 class GraphQLEndpoint:
@@ -289,6 +300,51 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_job(job: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+    """Run `job(session)` in one committed transaction against the configured (or embedded) database."""
+
+    async def run(settings: Settings) -> Any:
+        engine = create_engine(settings.database_url or "", settings, pool_size=1)
+        try:
+            async with create_sessionmaker(engine)() as session, session.begin():
+                return await job(session)
+        finally:
+            await engine.dispose()
+
+    with _services(get_settings(), need_redis=False) as settings:
+        return asyncio.run(run(settings))
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from resolvers.retention import prune
+
+    counts = _run_job(lambda session: prune(session, now=datetime.now(UTC)))
+    for table, deleted in counts.items():
+        print(f"{table}: {deleted} deleted")
+    return 0
+
+
+def cmd_rollup_flag_usage(args: argparse.Namespace) -> int:
+    from resolvers.flag_usage_writes import rollup_flag_usage, yesterday_utc
+
+    day = args.date or yesterday_utc()
+    changed = _run_job(lambda session: rollup_flag_usage(session, day=day))
+    print(f"feature_flag_analytics for {day}: {changed} row(s) written")
+    return 0
+
+
+def cmd_recompute_results(args: argparse.Namespace) -> int:
+    from resolvers.experiment_recompute import UnknownExperiments, recompute_results
+
+    try:
+        done = _run_job(lambda session: recompute_results(session, experiment_keys=args.experiment or None))
+    except UnknownExperiments as exc:
+        print(f"recompute-results: {exc}", file=sys.stderr)
+        return 1
+    print(f"results stored for {done} experiment(s)")
+    return 0
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     sdl = schema.as_str() + "\n"
     if args.output == "-":
@@ -327,6 +383,28 @@ def build_parser() -> argparse.ArgumentParser:
     tok.add_argument("--role", choices=roles, required=True, help="role the token grants")
     tok.add_argument("--minutes", type=int, default=12 * 60, help="lifetime (default: 720)")
     tok.set_defaults(func=cmd_token)
+
+    prune = commands.add_parser(
+        "prune", help="apply retention: old flag usage and audit rows, expired keys and tokens"
+    )
+    prune.set_defaults(func=cmd_prune)
+
+    rollup = commands.add_parser(
+        "rollup-flag-usage", help="aggregate one UTC day of flag checks (idempotent)"
+    )
+    rollup.add_argument("--date", type=date.fromisoformat, help="YYYY-MM-DD (default: yesterday, UTC)")
+    rollup.set_defaults(func=cmd_rollup_flag_usage)
+
+    recompute = commands.add_parser(
+        "recompute-results", help="store experiments' live results in ab_test_results"
+    )
+    recompute.add_argument(
+        "--experiment",
+        action="append",
+        metavar="KEY",
+        help="an experiment key (repeatable; default: running and paused)",
+    )
+    recompute.set_defaults(func=cmd_recompute_results)
 
     exp = commands.add_parser("export-schema", help="write the SDL (committed as schema.graphql)")
     exp.add_argument("--output", default="schema.graphql", help="file to write, or - for stdout")

@@ -49,7 +49,8 @@ class CampaignOptimization(relay.Node):
         )
 
 
-@type_policy(STAFF)
+# The ML service uploads versions and gets them back in the payload.
+@type_policy(STAFF | {Role.SERVICE})
 @strawberry.federation.type(keys=["id"], description="A trained model version and its scores.")
 class MlModel(relay.Node):
     id: relay.NodeID[int]

@@ -133,10 +133,14 @@ def pk_of(gid: Any, type_name: str) -> int | None:
     if gid is None or getattr(gid, "type_name", None) != type_name:
         return None
     try:
-        return int(gid.node_id)
+        pk = int(gid.node_id)
     except ValueError:
         return None
+    # Ids beyond BIGINT exist nowhere; letting them reach SQL would be a 500, not a NOT_FOUND.
+    return pk if 0 < pk <= MAX_BIGINT else None
 
+
+MAX_BIGINT = 2**63 - 1
 
 IDEMPOTENCY_KEY_DESCRIPTION = (
     "Makes retries safe: the same key with the same input within 24 hours is executed once "

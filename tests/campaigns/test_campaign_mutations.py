@@ -225,3 +225,9 @@ async def test_two_mutations_with_their_own_keys_each_run_once(db: AsyncSession,
 
     assert first.errors is None and again.data == first.data
     assert await _count(db, Campaign) == 2
+
+
+async def test_an_id_beyond_bigint_is_not_found(gql) -> None:  # type: ignore[no-untyped-def]
+    result = await gql(DELETE, {"id": relay.to_base64("Campaign", 10**20)}, viewer=ADMIN)
+    assert result.errors is None
+    assert result.data["deleteCampaign"]["userErrors"] == [{"code": "NOT_FOUND"}]

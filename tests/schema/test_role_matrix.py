@@ -58,6 +58,7 @@ MATRIX: dict[str, set[Role]] = {
     "users": {A},
     "topCampaigns": STAFF | {ME, S},
     "platformOverview": STAFF | {S},
+    "auditLog": {A},
 }
 FEDERATION = {"_service", "_entities"}
 VIEWERS = {

@@ -1,0 +1,54 @@
+"""Reading the general audit log (admins): filters and newest-first pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import BadUserInput
+from models.admin import AuditLogEntry
+from resolvers.pagination import Page, PageRequest, SortKey, paginate
+
+# ix_audit_log_created_at_id, read backwards; entity filters use ix_audit_log_entity_type_entity_id.
+NEWEST_FIRST = SortKey(column=AuditLogEntry.created_at, id_column=AuditLogEntry.id, descending=True)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    entity_type: str | None = None
+    entity_id: int | None = None
+    actor_user_id: int | None = None
+    action: str | None = None
+    # [start, end): from inclusive, to exclusive.
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+
+
+def _filtered(f: AuditFilter) -> Select[tuple[AuditLogEntry]]:
+    if f.start is not None and f.end is not None and f.start >= f.end:
+        raise BadUserInput("`to` must be after `from`.", field="to")
+    query = select(AuditLogEntry)
+    if f.entity_type is not None:
+        query = query.where(AuditLogEntry.entity_type == f.entity_type)
+    if f.entity_id is not None:
+        query = query.where(AuditLogEntry.entity_id == f.entity_id)
+    if f.actor_user_id is not None:
+        query = query.where(AuditLogEntry.actor_user_id == f.actor_user_id)
+    if f.action is not None:
+        query = query.where(AuditLogEntry.action == f.action)
+    if f.start is not None:
+        query = query.where(AuditLogEntry.created_at >= f.start)
+    if f.end is not None:
+        query = query.where(AuditLogEntry.created_at < f.end)
+    return query
+
+
+async def list_audit_log(
+    *, session: AsyncSession, filter: AuditFilter, page: PageRequest
+) -> tuple[Page[AuditLogEntry], Select[tuple[AuditLogEntry]]]:
+    """Return one page of audit entries, newest first, and the filtered query for totalCount."""
+    query = _filtered(filter)
+    return await paginate(session, query, key=NEWEST_FIRST, page=page), query
