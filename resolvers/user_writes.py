@@ -35,7 +35,7 @@ EMAIL = re.compile(
 PHONE = re.compile(r"\+[1-9][0-9]{6,14}")  # E.164, as the users.phone CHECK says
 LAST_FOUR = re.compile(r"[0-9]{4}")
 CURRENCY = re.compile(r"[A-Z]{3}")
-NAME_MAX, EMAIL_MAX, INSTITUTION_MAX, DESCRIPTION_MAX = 200, 320, 120, 300
+NAME_MAX, EMAIL_MAX, INSTITUTION_MAX = 200, 320, 120
 UNIQUE_EMAIL = "uq_users_lower_email"
 NON_NEGATIVE_BALANCE = "ck_users_reward_points_non_negative"
 GONE = "Your account does not exist or was erased."
@@ -228,13 +228,15 @@ class Redemption:
     balance: int
 
 
+REDEMPTION_DESCRIPTION = "Redeemed in the app"
+
+
 async def redeem_rewards(
-    *, session: AsyncSession, actor: Actor, user_id: int, points: int, description: str | None
+    *, session: AsyncSession, actor: Actor, user_id: int, points: int
 ) -> Outcome[Redemption]:
     """Spend points: a negative ledger entry, refused when the balance does not cover it."""
     problems = Problems()
     problems.require_range("points", points, low=1)
-    problems.require_length("description", description, max_length=DESCRIPTION_MAX)
     if problems:
         return Outcome.refused(problems)
     if await live_user(session, user_id) is None:
@@ -249,7 +251,9 @@ async def redeem_rewards(
                     user_id=user_id,
                     kind=RewardKind.REDEEM.value,
                     points=-points,
-                    description=(description or "").strip() or "Redeemed in the app",
+                    # Written by the server, never typed by the user: the append-only ledger could not
+                    # erase personal data put there (GDPR erasure keeps ledger rows as they are).
+                    description=REDEMPTION_DESCRIPTION,
                 )
                 .returning(RewardEntry)
             )

@@ -72,9 +72,6 @@ class UnlinkAccountInput:
 @strawberry.input(description="Points to spend from your balance.")
 class RedeemRewardsInput:
     points: int = strawberry.field(description="How many points, more than 0 and at most your balance.")
-    description: str | None = strawberry.field(
-        default=None, description="What they are spent on (up to 300 characters)."
-    )
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
 
 
@@ -208,7 +205,6 @@ class UserMutation(TransactionMutation):
                 actor=actor,
                 user_id=user_id,
                 points=input.points,
-                description=input.description,
             )
 
         done, errors = await run_mutation(
