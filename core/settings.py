@@ -51,6 +51,32 @@ class Settings(BaseSettings):
     # Add sqlStatements / sqlMs to every response's extensions. Unset: on, except in production.
     sql_stats: bool | None = None
 
+    # Abuse limits (issue 5): refused before execution with QUERY_TOO_COMPLEX.
+    graphql_max_depth: int = Field(default=12, ge=1)
+    graphql_max_aliases: int = Field(default=15, ge=1)
+    graphql_max_tokens: int = Field(default=2000, ge=1)
+    # Cost of a query computed from its page sizes (connections multiply their children).
+    graphql_max_cost: int = Field(default=50_000, ge=1)
+    # Cost-based rate limit per identity: a token bucket in Redis shared by all workers.
+    rate_limit_bucket: int = Field(default=20_000, ge=1)
+    rate_limit_refill_per_second: float = Field(default=500.0, gt=0)
+    # Introspection and GraphiQL; unset: on, except in production.
+    introspection: bool | None = None
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    max_batch_operations: int = Field(default=10, ge=1)
+    # A request running longer is cancelled (its statement too, by statement_timeout).
+    request_timeout_s: float = Field(default=15.0, gt=0)
+    # Comma-separated origins allowed by CORS (empty: no cross-origin browser access).
+    cors_origins: str = ""
+    # Sessions (login, refresh rotation, password reset).
+    refresh_token_ttl_days: int = Field(default=30, ge=1)
+    refresh_grace_seconds: int = Field(default=10, ge=0)
+    password_reset_ttl_minutes: int = Field(default=30, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_failure_window_s: int = Field(default=900, ge=1)
+    # How password-reset links are delivered: "log" (development) or a dotted path to a notifier class.
+    notifier: str = "log"
+
     # Load the demo data the first time `serve` finds an empty database.
     seed_demo_on_start: bool = True
     log_level: str = "INFO"
@@ -63,6 +89,14 @@ class Settings(BaseSettings):
     @property
     def sql_stats_enabled(self) -> bool:
         return (not self.is_production) if self.sql_stats is None else self.sql_stats
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return (not self.is_production) if self.introspection is None else self.introspection
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -16,6 +16,7 @@ from core.errors import BadUserInput
 from core.viewer import EVERYONE
 from schema.admin import AdminMutation, AdminQuery
 from schema.analytics import AnalyticsQuery
+from schema.auth_mutations import AuthMutation
 from schema.campaign_mutations import CampaignMutation
 from schema.campaigns import CampaignQuery
 from schema.experiment_mutations import ExperimentMutation
@@ -49,6 +50,7 @@ class Query(UserQuery, CampaignQuery, FlagQuery, ExperimentQuery, AnalyticsQuery
     description="Writes: every mutation is one transaction and reports input problems as userErrors."
 )
 class Mutation(
+    AuthMutation,
     CampaignMutation,
     FlagMutation,
     ExperimentMutation,
