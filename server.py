@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import logging
 import sys
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -21,85 +19,32 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
-from strawberry.asgi import GraphQL
 
 from core import migrate, sqlstats
-from core.context import RequestContext
 from core.database import create_engine, create_sessionmaker
 from core.embedded import EmbeddedServices, start_embedded
-from core.errors import ApiError
-from core.logging import configure_logging
+from core.http import (
+    HttpSurface,
+)
+from core.logging import configure_logging, install_redaction
 from core.redis import create_redis, is_up
 from core.settings import Settings, get_settings
-from core.tokens import mint_access_token, signing_secret, viewer_from_authorization
+from core.tokens import mint_access_token, signing_secret
 from core.urls import redact
 from core.viewer import Role
 from schema import schema
+from schema.endpoint import IDEMPOTENCY_HEADER, GraphQLEndpoint  # noqa: F401 - re-exported for tests
 
 log = logging.getLogger("swipesavvy")
 
 READINESS_TIMEOUT_S = 2.0
-REQUEST_ID_HEADER = "x-request-id"
-IDEMPOTENCY_HEADER = "idempotency-key"
-
-
-class GraphQLApp(GraphQL[RequestContext, None]):
-    async def get_context(self, request: Request, response: Any) -> RequestContext:  # type: ignore[override]
-        state = request.app.state
-        return RequestContext(
-            request=request,
-            settings=state.settings,
-            sessionmaker=state.read_sessionmaker,
-            redis=state.redis,
-            viewer=request.state.viewer,
-            request_id=request.state.request_id,
-            write_sessionmaker=state.sessionmaker,
-            client_ip=_client_ip(request),
-            idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),
-            response=response,
-        )
-
-
-def _client_ip(request: Request) -> str | None:
-    """The peer's IP address, or None when the transport gives something else (a test client's name)."""
-    host = request.client.host if request.client else None
-    try:
-        return str(ipaddress.ip_address(host)) if host else None
-    except ValueError:
-        return None
-
-
-class GraphQLEndpoint:
-    """Identifies the viewer and the request before GraphQL runs; a bad token is a 401, not a 500."""
-
-    def __init__(self, graphql: GraphQLApp, secret: str) -> None:
-        self.graphql = graphql
-        self.secret = secret
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope)
-        request_id = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
-        try:
-            viewer = viewer_from_authorization(request.headers.get("authorization"), secret=self.secret)
-        except ApiError as exc:
-            body = {
-                "errors": [
-                    {
-                        "message": exc.message,
-                        "extensions": {**(exc.extensions or {}), "requestId": request_id},
-                    }
-                ]
-            }
-            headers = {"WWW-Authenticate": "Bearer", REQUEST_ID_HEADER: request_id}
-            await JSONResponse(body, status_code=401, headers=headers)(scope, receive, send)
-            return
-        state = scope.setdefault("state", {})
-        state["viewer"], state["request_id"] = viewer, request_id
-        await self.graphql(scope, receive, send)
+CORS_EXPOSED_HEADERS = ["x-request-id", "idempotent-replayed", "retry-after"]
+CORS_ALLOWED_HEADERS = ["authorization", "content-type", "x-request-id", "idempotency-key", "x-api-key"]
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -153,14 +98,28 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await read_engine.dispose()
             await engine.dispose()
 
-    graphql = GraphQLApp(schema, graphql_ide="graphiql" if settings.graphiql_enabled else None)
-    endpoint = GraphQLEndpoint(graphql, signing_secret(settings))
+    if not logging.getLogger().handlers:
+        configure_logging(settings)  # a uvicorn worker process: `main` did not run in it
+    install_redaction()
+    endpoint = GraphQLEndpoint(settings, signing_secret(settings))
     routes = [
         Route("/graphql", endpoint, methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    middleware = [
+        # Outermost, so preflights, 413s and errors raised by inner layers carry the headers too.
+        Middleware(HttpSurface, settings=settings),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST"],
+            allow_headers=CORS_ALLOWED_HEADERS,
+            expose_headers=CORS_EXPOSED_HEADERS,
+            max_age=600,
+        ),
+    ]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
 # ---------------------------------------------------------------- command line
@@ -226,6 +185,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=port,
             workers=workers,
             log_level=settings.log_level.lower(),
+            # uvicorn's loggers propagate to ours: one format (JSON in production), one redaction.
+            log_config=None,
             proxy_headers=False,
         )
     return 0

@@ -58,7 +58,8 @@ class Settings(BaseSettings):
     # Cost of a query computed from its page sizes (connections multiply their children).
     graphql_max_cost: int = Field(default=50_000, ge=1)
     # Cost-based rate limit per identity: a token bucket in Redis shared by all workers.
-    rate_limit_bucket: int = Field(default=20_000, ge=1)
+    # At least graphql_max_cost, so the costliest allowed query can run from a full bucket.
+    rate_limit_bucket: int = Field(default=50_000, ge=1)
     rate_limit_refill_per_second: float = Field(default=500.0, gt=0)
     # Introspection and GraphiQL; unset: on, except in production.
     introspection: bool | None = None

@@ -7,7 +7,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ValidationCache
 from strawberry.federation import Schema
 from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
@@ -21,10 +21,11 @@ from schema.campaign_mutations import CampaignMutation
 from schema.campaigns import CampaignQuery
 from schema.experiment_mutations import ExperimentMutation
 from schema.experiments import ExperimentQuery
-from schema.extensions import ApiConventions
+from schema.extensions import ApiConventions, CachedParser
 from schema.flag_mutations import FlagMutation
 from schema.flags import FlagQuery
 from schema.ingestion_mutations import IngestionMutation
+from schema.limits import DocumentLimits, IntrospectionSwitch, TokenLimit
 from schema.merchant_mutations import MerchantMutation
 from schema.merchants import MerchantQuery
 from schema.ml_mutations import MlMutation
@@ -98,7 +99,16 @@ class ApiSchema(Schema):
 
 def build_schema() -> ApiSchema:
     # Without the two caches, validation is ~90% of Strawberry's per-request cost (ARCHITECTURE.md).
-    extensions: list[Any] = [ParserCache, ValidationCache, ApiConventions]
+    # The limit extensions read the request's settings and add their rules before validation; the
+    # cost and the rate limit are checked by ApiConventions before execution.
+    extensions: list[Any] = [
+        TokenLimit,
+        CachedParser,
+        DocumentLimits,
+        IntrospectionSwitch,
+        ValidationCache,
+        ApiConventions,
+    ]
     return ApiSchema(query=Query, mutation=Mutation, extensions=extensions)
 
 

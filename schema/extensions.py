@@ -1,19 +1,24 @@
-"""Every response follows the API's conventions: coded errors, no leaked exception text, SQL cost."""
+"""Every response follows the API's conventions: coded errors, no leaked exception text, query cost
+and rate limit, SQL cost."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import math
+import re
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from graphql import ExecutionResult, GraphQLError
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.relay.types import GlobalIDValueError, InvalidGlobalIDError
 from strawberry.types.graphql import OperationType
 
 from core import sqlstats
-from core.errors import ErrorCode
+from core.errors import ApiError, ErrorCode
+from core.ratelimit import Draw, TokenBucket, rate_limit_identity
 from resolvers import idempotency
+from schema.limits import query_cost
 
 log = logging.getLogger("swipesavvy.graphql")
 
@@ -23,13 +28,18 @@ REPLAYED_HEADER = "idempotent-replayed"
 REQUEST_OPERATION = "request"
 # Exceptions raised while converting client input: the client's fault, not ours.
 INPUT_ERRORS = (InvalidGlobalIDError, GlobalIDValueError)
+# graphql-core appends its suggestions ("Did you mean 'flags'?") at the end of a message.
+SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
+RETRY_AFTER_HEADER = "retry-after"
 
 
-def coded(error: GraphQLError, request_id: str | None) -> GraphQLError:
+def coded(error: GraphQLError, request_id: str | None, *, hide_suggestions: bool = False) -> GraphQLError:
     """Give the error its code and the request id; mask anything unexpected as INTERNAL."""
     original = error.original_error
     extensions: dict[str, Any] = dict(error.extensions or {})
-    message = error.message
+    # In production the schema is not advertised: no "did you mean" for unknown fields, arguments,
+    # types or enum values (Strawberry's own setting removes only the first kind, for every env).
+    message = SUGGESTION.sub("", error.message) if hide_suggestions else error.message
     if "code" in extensions:
         pass
     elif original is None or isinstance(original, (*INPUT_ERRORS, GraphQLError)):
@@ -52,21 +62,47 @@ def coded(error: GraphQLError, request_id: str | None) -> GraphQLError:
     )
 
 
+class CachedParser(ParserCache):
+    """ParserCache that leaves a document it cannot parse to Strawberry's own parse.
+
+    An error raised in `on_parse` escapes Strawberry's error handling (the response would carry an
+    uncoded error); parsing again in Strawberry's guarded step answers it like any syntax error.
+    """
+
+    def on_parse(self) -> Iterator[None]:
+        ec = self.execution_context
+        try:
+            ec.graphql_document = self.cached_parse_document(ec.query, **ec.parse_options)
+        except GraphQLError:
+            pass
+        yield
+
+
 class ApiConventions(SchemaExtension):
+    def __init__(self) -> None:
+        super().__init__()
+        self._cost: int | None = None
+        self._draw: Draw | None = None
+
     async def on_operation(self) -> AsyncIterator[None]:
         context = self.execution_context.context
         stats = sqlstats.start() if context.settings.sql_stats_enabled else None
         yield
         result = self.execution_context.result
         if result is not None and result.errors:
-            result.errors = [coded(e, context.request_id) for e in result.errors]
+            hide = context.settings.is_production
+            result.errors = [coded(e, context.request_id, hide_suggestions=hide) for e in result.errors]
         if result is not None and context.completed_keys:
             await _attach_responses(context, result)
         self._stats = stats
 
     async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context.context
-        if context.idempotency_key and self.execution_context.operation_type is OperationType.MUTATION:
+        # Limits first: a refused request touches neither the database nor the idempotency keys.
+        refusal = await self._refusal(context)
+        if refusal is not None:
+            self.execution_context.result = ExecutionResult(data=None, errors=[refusal])
+        elif context.idempotency_key and self.execution_context.operation_type is OperationType.MUTATION:
             ec = self.execution_context
             context.request_fingerprint = idempotency.fingerprint(
                 "request", ec.query, ec.operation_name, ec.variables or {}
@@ -77,11 +113,62 @@ class ApiConventions(SchemaExtension):
                 self.execution_context.result = replay
         yield
 
+    async def _refusal(self, context: Any) -> ApiError | None:
+        """QUERY_TOO_COMPLEX over the cost limit, else RATE_LIMITED when the bucket cannot pay."""
+        ec = self.execution_context
+        settings = context.settings
+        assert ec.graphql_document is not None
+        cost = self._cost = query_cost(
+            ec.schema._schema, ec.graphql_document, operation_name=ec.operation_name, variables=ec.variables
+        )
+        if cost > settings.graphql_max_cost:
+            return ApiError(
+                f"This query costs {cost}, more than the limit of {settings.graphql_max_cost}: "
+                "ask for smaller pages or fewer nested lists.",
+                code=ErrorCode.QUERY_TOO_COMPLEX,
+                cost=cost,
+                maxCost=settings.graphql_max_cost,
+            )
+        bucket = TokenBucket(
+            context.redis,
+            prefix=settings.redis_key_prefix,
+            capacity=settings.rate_limit_bucket,
+            refill_per_second=settings.rate_limit_refill_per_second,
+        )
+        draw = self._draw = await bucket.draw(rate_limit_identity(context.viewer, context.client_ip), cost)
+        if draw.allowed:
+            return None
+        retry_after = draw.retry_after_header
+        if context.response is not None:
+            context.response.headers[RETRY_AFTER_HEADER] = str(retry_after)
+        return ApiError(
+            f"Rate limit exceeded: this query costs {cost} and your budget has "
+            f"{max(0, math.floor(draw.available or 0))}; retry in {retry_after} s.",
+            code=ErrorCode.RATE_LIMITED,
+            retryAfter=retry_after,
+            cost=cost,
+        )
+
     def get_results(self) -> dict[str, Any]:
+        results: dict[str, Any] = {"cost": self._cost_report()}
         stats = getattr(self, "_stats", None)
-        if stats is None:
-            return {}
-        return {"sqlStatements": stats.statements, "sqlMs": stats.milliseconds}
+        if stats is not None:
+            results.update(sqlStatements=stats.statements, sqlMs=stats.milliseconds)
+        return results
+
+    def _cost_report(self) -> dict[str, Any]:
+        """Shopify's shape; unknown parts are null (not computed, or Redis not reachable)."""
+        settings = self.execution_context.context.settings
+        available = self._draw.available if self._draw is not None else None
+        return {
+            "requestedQueryCost": self._cost,
+            "maxCost": settings.graphql_max_cost,
+            "throttleStatus": {
+                "maximumAvailable": settings.rate_limit_bucket,
+                "currentlyAvailable": None if available is None else math.floor(available),
+                "restoreRate": settings.rate_limit_refill_per_second,
+            },
+        }
 
 
 async def _stored_replay(context: Any) -> ExecutionResult | None:

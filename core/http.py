@@ -1,0 +1,246 @@
+"""What every HTTP response carries: a request id, security headers, and the body-size limit."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import Any
+
+import orjson
+from starlette.datastructures import MutableHeaders
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from core.errors import ErrorCode
+from core.logging import request_id_var
+from core.settings import Settings
+
+log = logging.getLogger("swipesavvy.http")
+
+REQUEST_ID_HEADER = "x-request-id"
+# A client's id is echoed only when it is short and plain, so it cannot smuggle text into logs.
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+# The API answers JSON only: nothing may load, frame or run from its responses.
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# GraphiQL (served by Strawberry's page) loads React and GraphiQL from unpkg and runs an inline script.
+IDE_CDN = "https://unpkg.com"
+IDE_CSP = (
+    f"default-src 'none'; script-src 'self' 'unsafe-inline' {IDE_CDN}; "
+    f"style-src 'self' 'unsafe-inline' {IDE_CDN}; font-src 'self' data: {IDE_CDN}; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+}
+HSTS = "max-age=63072000; includeSubDomains"
+# Responses of these paths depend on the viewer: no shared or browser cache may keep them.
+NO_STORE_PREFIXES = ("/graphql",)
+
+
+class BodyTooLarge(Exception):
+    """The request body passed max_body_bytes while it was being read."""
+
+
+def request_id_of(scope: Scope) -> str:
+    """The id HttpSurface gave this request (a fresh one when the app runs without the middleware)."""
+    state = scope.setdefault("state", {})
+    return str(state.setdefault("request_id", uuid.uuid4().hex))
+
+
+def error_body(message: str, code: ErrorCode, request_id: str, **extensions: Any) -> bytes:
+    """A GraphQL-shaped error document, for failures before or around GraphQL execution."""
+    error = {"message": message, "extensions": {"code": code.value, "requestId": request_id, **extensions}}
+    return orjson.dumps({"errors": [error]})
+
+
+class HttpSurface:
+    """ASGI middleware, outermost: every response (GraphQL, health, CORS preflight, 413) gets the
+    request id and the security headers; request bodies longer than the limit are refused with 413."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.max_body_bytes = settings.max_body_bytes
+        self.production = settings.is_production
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = _header(scope, b"x-request-id")
+        request_id = given if given and _VALID_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        try:
+            await self._handle(scope, receive, send, request_id)
+        finally:
+            request_id_var.reset(token)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+        path: str = scope.get("path", "")
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                self._add_headers(MutableHeaders(scope=message), path, request_id)
+            await send(message)
+
+        declared = _header(scope, b"content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._too_large(send_with_headers, request_id)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send_with_headers)
+        except BodyTooLarge:
+            if started:
+                raise
+            await self._too_large(send_with_headers, request_id)
+        except ClientDisconnect:
+            return  # nobody is left to answer
+        except Exception:
+            # The client gets the code and the request id; the detail goes to the server log only.
+            log.exception("unhandled error in %s %s", scope.get("method"), path)
+            if started:
+                raise
+            body = error_body("Internal server error.", ErrorCode.INTERNAL, request_id)
+            await _send_json(send_with_headers, 500, body)
+
+    def _add_headers(self, headers: MutableHeaders, path: str, request_id: str) -> None:
+        headers[REQUEST_ID_HEADER] = request_id
+        for name, value in SECURITY_HEADERS.items():
+            headers.setdefault(name, value)
+        is_page = headers.get("content-type", "").startswith("text/html")
+        headers.setdefault("content-security-policy", IDE_CSP if is_page else API_CSP)
+        if self.production:
+            headers.setdefault("strict-transport-security", HSTS)
+        if path.startswith(NO_STORE_PREFIXES):
+            headers["cache-control"] = "no-store"
+
+    async def _too_large(self, send: Send, request_id: str) -> None:
+        body = error_body(
+            f"The request body is larger than {self.max_body_bytes} bytes.",
+            ErrorCode.BAD_USER_INPUT,
+            request_id,
+            maxBodyBytes=self.max_body_bytes,
+        )
+        await _send_json(send, 413, body)
+
+
+async def _send_json(send: Send, status: int, body: bytes) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+# ---------------------------------------------------------------- GraphQL over HTTP
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
+_JSON_ALIASES = {JSON, "application/*", "*/*"}
+
+
+class HttpProblem(Exception):
+    """A request GraphQL cannot even start on: the status and the client-safe message."""
+
+    def __init__(self, status: int, message: str, **extensions: Any) -> None:
+        super().__init__(message)
+        self.status, self.message, self.extensions = status, message, extensions
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an Accept header (the spec's default is application/json);
+    None when the client accepts neither JSON type."""
+    if not accept or not accept.strip():
+        return JSON
+    best, best_q = None, 0.0
+    for item in accept.split(","):
+        media, *params = (part.strip().lower() for part in item.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media == GRAPHQL_RESPONSE_JSON:
+            candidate = GRAPHQL_RESPONSE_JSON
+        elif media in _JSON_ALIASES:
+            candidate = JSON
+        else:
+            continue
+        # On equal preference the spec's own media type wins: it carries the clearer status codes.
+        if q > best_q or (q == best_q and q > 0 and candidate == GRAPHQL_RESPONSE_JSON):
+            best, best_q = candidate, q
+    return best
+
+
+def operation_params(raw: Any) -> dict[str, Any]:
+    """Check one request's `query`, `operationName`, `variables` and `extensions` members."""
+    if not isinstance(raw, dict):
+        raise HttpProblem(400, "Each GraphQL request must be a JSON object.")
+    query = raw.get("query")
+    if not isinstance(query, str) or not query:
+        raise HttpProblem(400, "The request has no query string.")
+    name = raw.get("operationName")
+    if name is not None and not isinstance(name, str):
+        raise HttpProblem(400, "operationName must be a string.")
+    for member in ("variables", "extensions"):
+        if raw.get(member) is not None and not isinstance(raw.get(member), dict):
+            raise HttpProblem(400, f"{member} must be a JSON object.")
+    return {"query": query, "operation_name": name, "variables": raw.get("variables")}
+
+
+def decode_json_param(value: str | None, member: str) -> Any:
+    """A GET parameter that carries JSON (variables, extensions)."""
+    if value is None or value == "":
+        return None
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise HttpProblem(400, f"{member} is not valid JSON.") from exc
+
+
+def decode_body(body: bytes, content_type: str | None, *, max_batch: int) -> list[dict[str, Any]]:
+    """The operations of a POST body: one object, or a JSON array of at most `max_batch` of them."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media != JSON:
+        raise HttpProblem(415, "POST requests must have Content-Type application/json.")
+    if not body:
+        raise HttpProblem(400, "The request body is empty.")
+    try:
+        raw = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise HttpProblem(400, "The request body is not valid JSON.") from exc
+    if not isinstance(raw, list):
+        return [operation_params(raw)]
+    if not raw:
+        raise HttpProblem(400, "A batched request must hold at least one operation.")
+    if len(raw) > max_batch:
+        raise HttpProblem(
+            400, f"A batched request may hold at most {max_batch} operations.", maxBatchOperations=max_batch
+        )
+    return [operation_params(item) for item in raw]

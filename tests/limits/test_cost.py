@@ -1,0 +1,39 @@
+"""The cost of a query, computed from the document and the variables (no database)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from graphql import parse
+
+from schema import schema
+from schema.limits import query_cost
+
+CASES = json.loads((Path(__file__).parent / "test_cost_cases.json").read_text())
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "case" in metafunc.fixturenames:
+        metafunc.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+
+
+def test_cost(case: dict[str, Any]) -> None:
+    # given a document and its variables, when its cost is computed
+    cost = query_cost(
+        schema._schema,
+        parse(case["document"]),
+        operation_name=case.get("operation"),
+        variables=case.get("variables"),
+    )
+    # then it is the expected number
+    assert cost == case["cost"]
+
+
+def test_invalid_variables_fall_back_to_the_default_page_size() -> None:
+    # given a page size variable of the wrong type (execution will refuse it with its own error)
+    document = parse("query Paged($n: Int) { users(first: $n) { edges { node { id } } } }")
+    # when the cost is computed, then the default page size (20) is assumed
+    assert query_cost(schema._schema, document, variables={"n": "many"}) == 61
