@@ -1,7 +1,16 @@
-"""Access tokens (JWT, PyJWT): minting and verifying, with one pinned algorithm."""
+"""Tokens: access tokens (JWT, PyJWT, one pinned algorithm) and the opaque secrets of sessions.
+
+Access tokens are typed twice (RFC 8725 §3.11): the header says `typ: at+jwt` (RFC 9068) and the
+claims say `typ: access`; both are checked. Refresh tokens, password-reset tokens and API keys are
+not JWTs: they are random strings stored only as SHA-256 digests and looked up in the database, so
+rotation and revocation are one UPDATE, and no refresh token can ever pass as an access token.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import secrets
 import uuid
@@ -20,6 +29,7 @@ ALGORITHM = "HS256"
 ISSUER = "swipesavvy-api"
 AUDIENCE = "swipesavvy"
 ACCESS_TYPE = "access"
+ACCESS_HEADER_TYPE = "at+jwt"
 SECRET_FILE = "jwt_secret"
 
 
@@ -55,7 +65,7 @@ def mint_access_token(
         claims["sub"] = str(user_id)
     if merchant_id is not None:
         claims["mid"] = merchant_id
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+    return jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"typ": ACCESS_HEADER_TYPE})
 
 
 def viewer_from_token(token: str, *, secret: str) -> Viewer:
@@ -73,7 +83,7 @@ def viewer_from_token(token: str, *, secret: str) -> Viewer:
         raise Unauthenticated("The access token has expired.") from exc
     except jwt.PyJWTError as exc:
         raise Unauthenticated("The access token is invalid.") from exc
-    if claims.get("typ") != ACCESS_TYPE:
+    if claims.get("typ") != ACCESS_TYPE or jwt.get_unverified_header(token).get("typ") != ACCESS_HEADER_TYPE:
         raise Unauthenticated("The token is not an access token.")
     try:
         role = Role(claims["role"])
@@ -98,3 +108,25 @@ def viewer_from_authorization(header: str | None, *, secret: str) -> Viewer:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("Send the access token as `Authorization: Bearer <token>`.")
     return viewer_from_token(token.strip(), secret=secret)
+
+
+def new_opaque_token() -> str:
+    """A random secret (256 bits, URL-safe) for a refresh token, a reset link or an API key."""
+    return secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    """What the database stores for an opaque token: its SHA-256 (hex). The token has 256 random
+    bits, so a fast hash is enough; only a password needs a slow one."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def successor_refresh_token(token: str, *, secret: str) -> str:
+    """The refresh token that replaces `token` at rotation: HMAC(secret, token).
+
+    Derived rather than random so that a retry of the same refresh within the grace window can be
+    answered with the same new pair without storing any plaintext: only the holder of the old
+    token (and the server's secret) can compute it, and it is still unpredictable to anyone else.
+    """
+    mac = hmac.new(secret.encode(), b"refresh-successor\0" + token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()

@@ -26,6 +26,8 @@ class Viewer:
     user_id: int | None = None
     # Set for merchant staff (and merchant-scoped API keys): every row they see belongs to it.
     merchant_id: int | None = None
+    # Set for API-key callers, so rate limits, idempotency scopes and audit rows tell keys apart.
+    api_key_id: int | None = None
 
     @property
     def is_authenticated(self) -> bool:
@@ -34,7 +36,11 @@ class Viewer:
     @property
     def label(self) -> str:
         """How audit rows and logs name this viewer (never an email)."""
-        return f"user:{self.user_id}" if self.user_id is not None else self.role.value
+        if self.user_id is not None:
+            return f"user:{self.user_id}"
+        if self.api_key_id is not None:
+            return f"api_key:{self.api_key_id}"
+        return self.role.value
 
 
 ANONYMOUS = Viewer(role=Role.ANONYMOUS)

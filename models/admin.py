@@ -149,3 +149,18 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = created_at()
     completed_at: Mapped[datetime | None]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class PasswordResetToken(Base):
+    """A single-use, expiring password-reset link; only the SHA-256 of its secret is stored."""
+
+    __tablename__ = "password_reset_tokens"
+    __table_args__ = (CheckConstraint("expires_at > created_at", name="expires_after_created"),)
+
+    id: Mapped[int] = identity_pk()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = created_at()
+    expires_at: Mapped[datetime]
+    # Set when the link was used, or when a newer link or a completed reset made it void.
+    used_at: Mapped[datetime | None]

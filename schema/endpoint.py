@@ -19,7 +19,7 @@ from strawberry.http.ides import get_graphql_ide_html
 from strawberry.http.temporal_response import TemporalResponse
 
 from core.context import RequestContext
-from core.errors import ApiError, ErrorCode
+from core.errors import ApiError, ErrorCode, Unauthenticated
 from core.http import (
     GRAPHQL_RESPONSE_JSON,
     JSON,
@@ -34,9 +34,11 @@ from core.http import (
 from core.settings import Settings
 from core.tokens import viewer_from_authorization
 from core.viewer import Viewer
+from resolvers.api_keys import viewer_for_api_key
 from schema import schema
 
 log = logging.getLogger("swipesavvy.http")
+API_KEY_HEADER = "x-api-key"
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 TIMEOUT_MESSAGE = "The request took too long and was cancelled."
@@ -101,6 +103,21 @@ class GraphQLEndpoint:
         response = await self._respond(request, request_id_of(scope))
         await response(scope, receive, send)
 
+    async def _viewer(self, request: Request) -> Viewer:
+        """From `Authorization: Bearer <jwt>` or `X-API-Key`, never both; neither is anonymous."""
+        api_key = request.headers.get(API_KEY_HEADER)
+        authorization = request.headers.get("authorization")
+        if api_key is None:
+            return viewer_from_authorization(authorization, secret=self.secret)
+        if authorization:
+            raise Unauthenticated("Send an API key or a bearer token, not both.")
+        # A write session: the lookup records when the key was last used.
+        async with request.app.state.sessionmaker() as session, session.begin():
+            viewer = await viewer_for_api_key(session, api_key.strip())
+        if viewer is None:
+            raise Unauthenticated("The API key is invalid, revoked or expired.")
+        return viewer
+
     async def _respond(self, request: Request, request_id: str) -> Response:
         accept = request.headers.get("accept", "")
         if request.method == "GET" and "query" not in request.query_params and "text/html" in accept:
@@ -111,7 +128,7 @@ class GraphQLEndpoint:
             problem = HttpProblem(406, f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {JSON}.")
             return self._problem(problem, JSON, request_id)
         try:
-            viewer = viewer_from_authorization(request.headers.get("authorization"), secret=self.secret)
+            viewer = await self._viewer(request)
         except ApiError as exc:
             body = {
                 "errors": [

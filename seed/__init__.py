@@ -8,13 +8,13 @@ Everything is written in one transaction, with COPY, so a failure leaves nothing
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import time
 from dataclasses import dataclass
 
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from core.passwords import hash_password_sync
 from seed.admin import write_admin
 from seed.analytics import write_campaign_analytics
 from seed.campaigns import write_campaigns
@@ -30,7 +30,6 @@ __all__ = ["DEMO_PASSWORD", "SCALES", "SeedRefused", "SeedReport", "demo_passwor
 
 # Every seeded user, staff included, logs in with this password.
 DEMO_PASSWORD = "swipesavvy-demo"
-_DEMO_SALT = b"swipesavvy-seed!"
 # Serialises concurrent seeders (two `serve` processes starting on an empty database).
 _LOCK_KEY = 0x5357_5345_4544
 # The tables that receive many rows: their foreign keys and plain indexes are rebuilt once at the end.
@@ -63,9 +62,8 @@ class SeedReport:
 
 
 def demo_password_hash() -> str:
-    """The one hash all seeded users share, computed once per load (scrypt is slow on purpose)."""
-    digest = hashlib.scrypt(DEMO_PASSWORD.encode(), salt=_DEMO_SALT, n=2**14, r=8, p=1)
-    return f"scrypt${_DEMO_SALT.hex()}${digest.hex()}"
+    """The one argon2id hash all seeded users share, computed once per load (argon2 is slow on purpose)."""
+    return hash_password_sync(DEMO_PASSWORD)
 
 
 def _asyncpg_dsn(database_url: str) -> str:

@@ -67,12 +67,15 @@ async def test_a_profile_update_logs_no_personal_data_or_secrets(
     token = mint_access_token(
         secret=signing_secret(settings), user_id=user_id, role=Role.CUSTOMER, ttl=timedelta(minutes=5)
     )
-    headers = {"authorization": f"Bearer {token}", "x-api-key": API_KEY, "x-request-id": "log-test-1"}
+    headers = {"authorization": f"Bearer {token}", "x-request-id": "log-test-1"}
     log_file = tmp_path / "server.log"
     env = {"APP_ENV": "production", "LOG_LEVEL": "DEBUG"}
 
     with serve(scratch_db_url, services["redis_url"], log_file, **env) as base:
         async with httpx.AsyncClient(base_url=base) as client:
+            # an unknown API key is refused (401) and must not reach the log either
+            refused = await client.post("/graphql", json={"query": ME}, headers={"x-api-key": API_KEY})
+            assert refused.status_code == 401
             variables = {"input": {"email": NEW_EMAIL, "phone": NEW_PHONE}}
             updated = await client.post(
                 "/graphql", json={"query": UPDATE, "variables": variables}, headers=headers

@@ -16,7 +16,15 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.admin import ApiKey, AuditLogEntry, IdempotencyKey, RefreshToken, RefreshTokenFamily, Setting
+from models.admin import (
+    ApiKey,
+    AuditLogEntry,
+    IdempotencyKey,
+    PasswordResetToken,
+    RefreshToken,
+    RefreshTokenFamily,
+    Setting,
+)
 from models.analytics import CampaignDailyMetrics, CampaignHourlyTrend, CampaignSegmentMetrics
 from models.base import Base
 from models.campaigns import Campaign
@@ -271,6 +279,12 @@ async def make_refresh_token(db: AsyncSession, **o: Any) -> RefreshToken:
     )
 
 
+async def make_password_reset_token(db: AsyncSession, **o: Any) -> PasswordResetToken:
+    await _parent(db, o, "user_id", make_user)
+    defaults = {"token_hash": f"{seq():064x}", "expires_at": datetime(2100, 1, 1, tzinfo=UTC)}
+    return await _save(db, PasswordResetToken, defaults, o)
+
+
 async def make_idempotency_key(db: AsyncSession, **o: Any) -> IdempotencyKey:
     defaults = {
         "scope": "user:1",
@@ -314,4 +328,5 @@ FACTORIES: dict[str, Factory] = {
     "refresh_token_families": make_refresh_token_family,
     "refresh_tokens": make_refresh_token,
     "idempotency_keys": make_idempotency_key,
+    "password_reset_tokens": make_password_reset_token,
 }

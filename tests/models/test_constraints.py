@@ -256,6 +256,9 @@ CHECK_CASES: dict[str, Case] = {
     "ck_idempotency_keys_status_allowed": Case(
         f.make_idempotency_key, {"status": "failed", "completed_at": T0}
     ),
+    "ck_password_reset_tokens_expires_after_created": Case(
+        f.make_password_reset_token, {"expires_at": datetime(2000, 1, 1, tzinfo=T0.tzinfo)}
+    ),
     "ck_idempotency_keys_completed_has_time": Case(f.make_idempotency_key, {"status": "completed"}),
     "ck_idempotency_keys_expires_after_created": Case(
         f.make_idempotency_key, {"expires_at": datetime(2000, 1, 1, tzinfo=T0.tzinfo)}
@@ -358,6 +361,7 @@ UNIQUE_CASES: dict[str, UniqueCase] = {
     "uq_api_keys_prefix": same(f.make_api_key, "prefix"),
     "uq_api_keys_key_hash": same(f.make_api_key, "key_hash"),
     "uq_refresh_tokens_token_hash": same(f.make_refresh_token, "token_hash"),
+    "uq_password_reset_tokens_token_hash": same(f.make_password_reset_token, "token_hash"),
     "uq_idempotency_keys_scope_key": same(f.make_idempotency_key, "scope", "key"),
 }
 
