@@ -306,6 +306,24 @@ def cmd_recompute_results(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_create_db_roles(args: argparse.Namespace) -> int:
+    from core.dbroles import create_db_roles
+
+    with _services(get_settings(), need_redis=False) as settings:
+        migrate.upgrade(settings.database_url or "")
+        asyncio.run(
+            create_db_roles(
+                settings.database_url or "",
+                app_role=args.app_role,
+                analytics_role=args.analytics_role,
+                app_password=settings.db_app_password,
+                analytics_password=settings.db_analytics_password,
+            )
+        )
+    print(f"Roles ready: {args.app_role} (read-write, no DDL), {args.analytics_role} (read-only)")
+    return 0
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     sdl = schema.as_str() + "\n"
     if args.output == "-":
@@ -366,6 +384,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="an experiment key (repeatable; default: running and paused)",
     )
     recompute.set_defaults(func=cmd_recompute_results)
+
+    roles = commands.add_parser(
+        "create-db-roles", help="create the least-privilege server and analytics roles"
+    )
+    roles.add_argument("--app-role", default="swipesavvy_app", help="read-write role the server connects as")
+    roles.add_argument("--analytics-role", default="swipesavvy_analytics", help="read-only reporting role")
+    roles.set_defaults(func=cmd_create_db_roles)
 
     exp = commands.add_parser("export-schema", help="write the SDL (committed as schema.graphql)")
     exp.add_argument("--output", default="schema.graphql", help="file to write, or - for stdout")

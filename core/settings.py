@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     # How password-reset links are delivered: "log" (development) or a dotted path to a notifier class.
     notifier: str = "log"
 
+    # Passwords given to the roles `create-db-roles` creates (unset: no password, for trust/peer auth).
+    db_app_password: str | None = None
+    db_analytics_password: str | None = None
+
     # Load the demo data the first time `serve` finds an empty database.
     seed_demo_on_start: bool = True
     log_level: str = "INFO"
