@@ -6,9 +6,12 @@ import datetime as dt
 
 import strawberry
 from strawberry import relay
+from strawberry.types import Info
 
 from core.viewer import STAFF, Role
+from loaders.ml import CampaignOptimizationByIdLoader, MlModelByIdLoader
 from models import ml as m
+from schema.nodes import resolve_visible
 from schema.permissions import type_policy
 
 RecommendationType = strawberry.enum(m.RecommendationType, description="What a recommendation changes.")
@@ -30,6 +33,14 @@ class CampaignOptimization(relay.Node):
     implemented: bool = strawberry.field(description="Whether it was put in place.")
     implemented_at: dt.datetime | None = strawberry.field(description="When it was put in place (UTC).")
     created_at: dt.datetime = strawberry.field(description="When it was made (UTC).")
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: list[str], required: bool = False
+    ) -> list[CampaignOptimization | None]:
+        return await resolve_visible(
+            "CampaignOptimization", info, node_ids, CampaignOptimizationByIdLoader, cls.from_row
+        )
 
     @classmethod
     def from_row(cls, row: m.CampaignOptimization) -> CampaignOptimization:
@@ -65,6 +76,12 @@ class MlModel(relay.Node):
     f1_score: float | None = strawberry.field(description="F1 score, 0 to 1.")
     auc_score: float | None = strawberry.field(description="ROC AUC, 0 to 1.")
     training_samples: int | None = strawberry.field(description="Size of the training set.")
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: list[str], required: bool = False
+    ) -> list[MlModel | None]:
+        return await resolve_visible("MlModel", info, node_ids, MlModelByIdLoader, cls.from_row)
 
     @classmethod
     def from_row(cls, row: m.MLModel) -> MlModel:
