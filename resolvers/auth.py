@@ -5,6 +5,8 @@ the same argon2 work on each (core/passwords.py verifies a dummy hash when there
 Failures are counted in Redis per account and per IP, in a fixed window of `login_failure_window_s`;
 past the limit the login is refused with RATE_LIMITED before any password is checked. If Redis is
 down the counters are skipped (the login still costs an argon2 verification) and it is logged.
+sign-up (per IP) and reset requests (per target email and per IP) are counted the same way, every
+attempt rather than failures, so reset mails cannot be used to flood someone's inbox.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ log = logging.getLogger(__name__)
 WRONG_CREDENTIALS = "Wrong email or password."
 # One IP may be a carrier's NAT for many honest users: it gets more failures than one account.
 IP_FACTOR = 5
+# Attempts per `login_failure_window_s`: an honest person asks for a reset link once or twice.
+RESET_PER_EMAIL = 3
+RESET_PER_IP = 10
+SIGN_UP_PER_IP = 10
 
 
 # throttling ---------------------------------------------------------------------------------------
@@ -100,6 +106,47 @@ class LoginThrottle:
             await self.redis.delete(self._limits(email, None)[0][0])
         except (RedisError, OSError):
             log.warning("login failures not reset: Redis is unavailable")
+
+
+class AttemptThrottle:
+    """Counts every attempt of one action (sign-up, reset request) in Redis; fails open."""
+
+    def __init__(self, redis: aioredis.Redis | None, settings: Settings, action: str) -> None:
+        self.redis = redis
+        self.action = action
+        self.prefix = f"{settings.redis_key_prefix}{action}:"
+        self.window = settings.login_failure_window_s
+
+    def _email_key(self, email: str) -> str:
+        # A digest, as for logins: Redis never holds an email address.
+        return "email:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+    async def attempt(
+        self, *, ip: str | None, ip_limit: int, email: str | None = None, email_limit: int = 0
+    ) -> int | None:
+        """Count this attempt; seconds to wait when a counter is past its limit, else None."""
+        if self.redis is None:
+            return None
+        limits = [(f"{self.prefix}{self._email_key(email)}", email_limit)] if email is not None else []
+        # An unknown IP is not counted, as for logins: one shared bucket would block everyone.
+        if ip:
+            limits.append((f"{self.prefix}ip:{ip}", ip_limit))
+        if not limits:
+            return None
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                for key, _ in limits:
+                    pipe.set(key, 0, ex=self.window, nx=True)
+                    pipe.incr(key)
+                counts = (await pipe.execute())[1::2]
+            blocked = [key for (key, limit), n in zip(limits, counts, strict=True) if int(n) > limit]
+            if not blocked:
+                return None
+            ttls = [await self.redis.ttl(key) for key in blocked]
+        except (RedisError, OSError):
+            log.warning("%s throttle skipped: Redis is unavailable", self.action)
+            return None
+        return max(1, *ttls)
 
 
 # login and sign-up --------------------------------------------------------------------------------
@@ -215,14 +262,17 @@ async def request_password_reset(
 ) -> ResetRequest | None:
     """Issue a reset token for the account (voiding older ones); None for an unknown email."""
     user = await _account(session, email) if len(email) <= EMAIL_MAX else None
+    # An unknown email does the same update and token work (on no row), so the answer's timing
+    # says less about whether the account exists; only the insert and the mail are skipped.
+    await _void_reset_tokens(session, user_id=user.id if user is not None else -1, now=now)
+    token = new_opaque_token()
+    digest = token_digest(token)
     if user is None or user.email is None:
         return None
-    await _void_reset_tokens(session, user_id=user.id, now=now)
-    token = new_opaque_token()
     session.add(
         PasswordResetToken(
             user_id=user.id,
-            token_hash=token_digest(token),
+            token_hash=digest,
             created_at=now,
             expires_at=now + dt.timedelta(minutes=settings.password_reset_ttl_minutes),
         )

@@ -188,6 +188,13 @@ def _client(info: Ctx) -> auth.Client:
     return auth.Client(user_agent=agent, ip_address=info.context.client_ip)
 
 
+def _refuse_after(retry_after: int | None) -> None:
+    if retry_after is not None:
+        raise ApiError(
+            "Too many attempts; try again later.", code=ErrorCode.RATE_LIMITED, retryAfter=retry_after
+        )
+
+
 def _errors(problem: Problem) -> list[UserError]:
     return [UserError.from_problem(problem)]
 
@@ -229,6 +236,8 @@ class AuthMutation:
     async def sign_up(self, info: Ctx, input: SignUpInput) -> AuthPayload | None:
         _no_header_key(info)
         ctx = info.context
+        throttle = auth.AttemptThrottle(ctx.redis, ctx.settings, "sign-up")
+        _refuse_after(await throttle.attempt(ip=ctx.client_ip, ip_limit=auth.SIGN_UP_PER_IP))
 
         async def write(session: AsyncSession, actor: Actor) -> Outcome[sessions.TokenPair]:
             return await auth.sign_up(
@@ -296,6 +305,15 @@ class AuthMutation:
     )
     async def request_password_reset(self, info: Ctx, input: RequestPasswordResetInput) -> DonePayload | None:
         ctx = info.context
+        # Counted before the account is looked up: known and unknown emails are refused alike.
+        throttle = auth.AttemptThrottle(ctx.redis, ctx.settings, "reset")
+        retry_after = await throttle.attempt(
+            ip=ctx.client_ip,
+            ip_limit=auth.RESET_PER_IP,
+            email=input.email,
+            email_limit=auth.RESET_PER_EMAIL,
+        )
+        _refuse_after(retry_after)
 
         async def write(session: AsyncSession, actor: Actor) -> Outcome[auth.ResetRequest | None]:
             return Outcome(

@@ -11,6 +11,7 @@ import pytest
 
 from core.database import create_engine, create_sessionmaker
 from core.logging import redact
+from core.passwords import hash_password
 from core.settings import Settings
 from core.tokens import mint_access_token, signing_secret
 from core.viewer import Role
@@ -23,8 +24,17 @@ mutation ($input: UpdateMyProfileInput!) {
 }
 """
 ME = "query ($hint: String) { __typename }"
+LOGIN = """
+mutation ($email: String!, $password: String!) {
+  login(input: {email: $email, password: $password}) {
+    session { accessToken refreshToken }
+    userErrors { code }
+  }
+}
+"""
 OLD_EMAIL, NEW_EMAIL, NEW_PHONE = "logan.before@example.com", "logan.after@example.org", "+15559876543"
 PASSWORD, API_KEY = "correct horse battery", "ssk_live_0123456789abcdef"
+WRONG_PASSWORD = "incorrect stapler donkey"
 
 
 @pytest.mark.parametrize(
@@ -49,10 +59,10 @@ def test_redact(line: str, kept: str, gone: str) -> None:
     assert gone not in masked
 
 
-async def _customer(database_url: str, settings: Settings) -> int:
+async def _customer(database_url: str, settings: Settings, password_hash: str | None = None) -> int:
     engine = create_engine(database_url, settings, pool_size=1)
     async with create_sessionmaker(engine)() as session, session.begin():
-        user = User(email=OLD_EMAIL, name="Logan", role="customer")
+        user = User(email=OLD_EMAIL, name="Logan", role="customer", password_hash=password_hash)
         session.add(user)
         await session.flush()
         user_id = user.id
@@ -99,3 +109,39 @@ async def test_a_profile_update_logs_no_personal_data_or_secrets(
     # The variables did reach the log, masked: the checks above are not vacuous.
     assert any("l***@example.org" in line["message"] for line in update_lines)
     assert any(line["logger"] == "uvicorn.access" for line in update_lines)
+
+
+async def test_a_login_logs_no_password_email_or_tokens(
+    settings: Settings, scratch_db_url: str, services: dict[str, str], tmp_path: Path
+) -> None:
+    await _customer(scratch_db_url, settings, password_hash=await hash_password(PASSWORD))
+    log_file = tmp_path / "server.log"
+    env = {"APP_ENV": "production", "LOG_LEVEL": "DEBUG"}
+
+    with serve(scratch_db_url, services["redis_url"], log_file, **env) as base:
+        async with httpx.AsyncClient(base_url=base) as client:
+            failed = await client.post(
+                "/graphql",
+                json={"query": LOGIN, "variables": {"email": OLD_EMAIL, "password": WRONG_PASSWORD}},
+                headers={"x-request-id": "log-login-failed"},
+            )
+            signed_in = await client.post(
+                "/graphql",
+                json={"query": LOGIN, "variables": {"email": OLD_EMAIL, "password": PASSWORD}},
+                headers={"x-request-id": "log-login-ok"},
+            )
+
+    assert failed.json()["data"]["login"] == {"session": None, "userErrors": [{"code": "INVALID"}]}
+    session = signed_in.json()["data"]["login"]["session"]
+    assert session is not None
+    log = log_file.read_text()
+    for secret in (OLD_EMAIL, "logan.before", PASSWORD, WRONG_PASSWORD, "stapler", "horse"):
+        assert secret not in log
+    for token in (session["accessToken"], session["refreshToken"]):
+        assert token not in log
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    # Both logins reached the log, their email masked: the checks above are not vacuous.
+    for request_id in ("log-login-failed", "log-login-ok"):
+        login_lines = [line for line in lines if line.get("request_id") == request_id]
+        assert any("l***@example.com" in line["message"] for line in login_lines)
+        assert any(line["logger"] == "uvicorn.access" for line in login_lines)
