@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,9 +27,20 @@ class Actor:
     ip_address: str | None = None
     request_id: str | None = None
 
+    def __post_init__(self) -> None:
+        # Audit rows store the address in INET columns: anything that is not an IP is not recorded.
+        object.__setattr__(self, "ip_address", _ip_or_none(self.ip_address))
+
     @property
     def label(self) -> str:
         return self.viewer.label
+
+
+def _ip_or_none(value: str | None) -> str | None:
+    try:
+        return None if value is None else str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
 
 
 def snapshot(row: Any) -> dict[str, Any]:

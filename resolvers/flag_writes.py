@@ -16,9 +16,8 @@ next request after the commit sees a change; a cache added later must be invalid
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -98,14 +97,6 @@ def _blank_to_none(value: str | None) -> str | None:
 # audit ------------------------------------------------------------------------------------------
 
 
-def _inet(value: str | None) -> str | None:
-    """The client address as the INET column takes it; anything else is not recorded."""
-    try:
-        return None if value is None else str(ipaddress.ip_address(value))
-    except ValueError:
-        return None
-
-
 def _variant_view(values: dict[str, Any] | None) -> dict[str, Any] | None:
     """What the flag's trail keeps of a variant row's snapshot."""
     return None if values is None else {name: values[name] for name in VARIANT_FIELDS}
@@ -125,7 +116,6 @@ async def _audit(
     after: dict[str, Any] | None,
 ) -> None:
     """Write the flag's audit row and the general audit row of one change."""
-    actor = replace(actor, ip_address=_inet(actor.ip_address))
     await session.execute(
         insert(FlagAuditEntry).values(
             flag_id=flag.id,

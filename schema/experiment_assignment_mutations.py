@@ -25,13 +25,6 @@ Ctx = Info[RequestContext, None]
 ASSIGNERS = STAFF | {Role.CUSTOMER, Role.SERVICE}
 # Not customers: the mobile app must not be able to inflate the results of its own user.
 CONVERSION_RECORDERS = STAFF | {Role.SERVICE}
-BIGINT_MAX = 2**63 - 1
-
-
-def bounded_pk(gid: relay.GlobalID | None, type_name: str) -> int | None:
-    """pk_of, bounded to BIGINT: a larger id is simply not found (instead of failing the statement)."""
-    pk = pk_of(gid, type_name)
-    return pk if pk is not None and -BIGINT_MAX <= pk <= BIGINT_MAX else None
 
 
 def user_error(field: str, message: str, code: ProblemCode = ProblemCode.NOT_FOUND) -> list[UserError]:
@@ -123,7 +116,7 @@ def _experiment_ref(
         return None
     if data.experiment_key is not None:
         return data.experiment_key
-    pk = bounded_pk(data.experiment_id, "Experiment")
+    pk = pk_of(data.experiment_id, "Experiment")
     if pk is None:
         errors.extend(user_error("experimentId", "Not an Experiment id."))
     return pk
@@ -132,7 +125,7 @@ def _experiment_ref(
 def _user_pk(gid: relay.GlobalID | None, errors: list[UserError]) -> int | None:
     if gid is None:
         return None
-    pk = bounded_pk(gid, "User")
+    pk = pk_of(gid, "User")
     if pk is None:
         errors.extend(user_error("userId", "Not a User id."))
     return pk

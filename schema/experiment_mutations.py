@@ -20,10 +20,10 @@ from resolvers import experiment_writes as writes
 from resolvers.audit import Actor
 from resolvers.experiments import ExperimentResults as Results
 from resolvers.outcomes import Outcome
-from schema.experiment_assignment_mutations import ExperimentAssignmentMutation, bounded_pk, user_error
+from schema.experiment_assignment_mutations import ExperimentAssignmentMutation, user_error
 from schema.experiment_results import ExperimentResults
 from schema.experiments import Experiment
-from schema.mutations import IDEMPOTENCY_KEY_DESCRIPTION, UserError, run_mutation
+from schema.mutations import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation
 from schema.permissions import allow
 
 Ctx = Info[RequestContext, None]
@@ -134,7 +134,7 @@ def _variants(given: list[VariantInput] | None) -> tuple[writes.VariantFields, .
 def _fields(data: Any, errors: list[UserError]) -> writes.ExperimentFields:
     campaign_id = None
     if data.campaign_id is not None:
-        campaign_id = bounded_pk(data.campaign_id, "Campaign")
+        campaign_id = pk_of(data.campaign_id, "Campaign")
         if campaign_id is None:
             errors.extend(user_error("campaignId", "Not a Campaign id."))
     return writes.ExperimentFields(
@@ -160,7 +160,7 @@ def _payload(row: m.Experiment | None, errors: list[UserError]) -> ExperimentPay
 
 
 async def _transition(info: Ctx, input: ExperimentIdInput, target: S, name: str) -> ExperimentPayload:
-    experiment_id = bounded_pk(input.id, "Experiment")
+    experiment_id = pk_of(input.id, "Experiment")
     if experiment_id is None:
         return _payload(None, user_error("id", "Not an Experiment id."))
 
@@ -202,7 +202,7 @@ class ExperimentMutation(ExperimentAssignmentMutation):
         permission_classes=[EXPERIMENT_WRITERS],
     )
     async def update_experiment(self, info: Ctx, input: UpdateExperimentInput) -> ExperimentPayload | None:
-        experiment_id = bounded_pk(input.id, "Experiment")
+        experiment_id = pk_of(input.id, "Experiment")
         errors: list[UserError] = (
             [] if experiment_id is not None else user_error("id", "Not an Experiment id.")
         )
@@ -254,7 +254,7 @@ class ExperimentMutation(ExperimentAssignmentMutation):
     async def recompute_experiment_results(
         self, info: Ctx, input: ExperimentIdInput
     ) -> RecomputeExperimentResultsPayload | None:
-        experiment_id = bounded_pk(input.id, "Experiment")
+        experiment_id = pk_of(input.id, "Experiment")
         if experiment_id is None:
             return RecomputeExperimentResultsPayload(
                 experiment=None, results=None, user_errors=user_error("id", "Not an Experiment id.")
