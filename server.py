@@ -38,7 +38,7 @@ from core.tokens import mint_access_token, signing_secret
 from core.urls import redact
 from core.viewer import Role
 from schema import schema
-from schema.endpoint import IDEMPOTENCY_HEADER, GraphQLEndpoint  # noqa: F401 - re-exported for tests
+from transport.http import IDEMPOTENCY_HEADER, GraphQLEndpoint  # noqa: F401 - re-exported for tests
 
 log = logging.getLogger("swipesavvy")
 
@@ -277,7 +277,7 @@ def _run_job(job: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
-    from resolvers.retention import prune
+    from resolvers.admin.retention import prune
 
     counts = _run_job(lambda session: prune(session, now=datetime.now(UTC)))
     for table, deleted in counts.items():
@@ -286,7 +286,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
 
 
 def cmd_rollup_flag_usage(args: argparse.Namespace) -> int:
-    from resolvers.flag_usage_writes import rollup_flag_usage, yesterday_utc
+    from resolvers.flags.usage_writes import rollup_flag_usage, yesterday_utc
 
     day = args.date or yesterday_utc()
     changed = _run_job(lambda session: rollup_flag_usage(session, day=day))
@@ -295,7 +295,7 @@ def cmd_rollup_flag_usage(args: argparse.Namespace) -> int:
 
 
 def cmd_recompute_results(args: argparse.Namespace) -> int:
-    from resolvers.experiment_recompute import UnknownExperiments, recompute_results
+    from resolvers.experiments.recompute import UnknownExperiments, recompute_results
 
     try:
         done = _run_job(lambda session: recompute_results(session, experiment_keys=args.experiment or None))

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from core import databases, migrate
+from core import database_admin as databases
+from core import migrate
 from core.embedded import EmbeddedServices
 from core.settings import PROJECT_ROOT, Settings
 from core.urls import redact, with_database

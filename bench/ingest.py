@@ -26,7 +26,8 @@ from sqlalchemy import func, select
 from strawberry import relay
 
 from bench.harness import LoadResult, live_server, run_load
-from core import databases, migrate
+from core import database_admin as databases
+from core import migrate
 from core.database import create_engine, create_sessionmaker
 from core.embedded import EmbeddedServices
 from core.settings import Settings

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core import databases
+from core import database_admin as databases
 from core.urls import with_database
 
 log = logging.getLogger(__name__)

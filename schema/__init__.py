@@ -14,24 +14,24 @@ from strawberry.types import ExecutionContext, Info
 
 from core.errors import BadUserInput
 from core.viewer import EVERYONE
-from schema.admin import AdminMutation, AdminQuery
-from schema.analytics import AnalyticsQuery
-from schema.auth_mutations import AuthMutation
-from schema.campaign_mutations import CampaignMutation
-from schema.campaigns import CampaignQuery
-from schema.experiment_mutations import ExperimentMutation
-from schema.experiments import ExperimentQuery
-from schema.extensions import ApiConventions, CachedParser
-from schema.flag_mutations import FlagMutation
-from schema.flags import FlagQuery
-from schema.ingestion_mutations import IngestionMutation
-from schema.limits import DocumentLimits, IntrospectionSwitch, TokenLimit
-from schema.merchant_mutations import MerchantMutation
-from schema.merchants import MerchantQuery
-from schema.ml_mutations import MlMutation
+from schema.admin.types import AdminMutation, AdminQuery
+from schema.analytics.mutations import IngestionMutation
+from schema.analytics.types import AnalyticsQuery
+from schema.auth.mutations import AuthMutation
+from schema.campaigns.mutations import CampaignMutation
+from schema.campaigns.types import CampaignQuery
+from schema.experiments.mutations import ExperimentMutation
+from schema.experiments.types import ExperimentQuery
+from schema.extensions.conventions import ApiConventions, CachedParser
+from schema.extensions.limits import DocumentLimits, IntrospectionSwitch, TokenLimit
+from schema.flags.mutations import FlagMutation
+from schema.flags.types import FlagQuery
+from schema.merchants.mutations import MerchantMutation
+from schema.merchants.types import MerchantQuery
+from schema.ml.mutations import MlMutation
 from schema.permissions import allow
-from schema.user_mutations import UserMutation
-from schema.users import UserQuery
+from schema.users.mutations import UserMutation
+from schema.users.queries import UserQuery
 
 
 @strawberry.type(description="Read access to the SwipeSavvy platform.")

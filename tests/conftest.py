@@ -30,7 +30,8 @@ import redis.asyncio as aioredis  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession  # noqa: E402
 
-from core import databases, migrate  # noqa: E402
+from core import database_admin as databases
+from core import migrate  # noqa: E402
 from core.database import create_engine  # noqa: E402
 from core.embedded import EmbeddedServices  # noqa: E402
 from core.settings import Settings  # noqa: E402

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.admin import AuditLogEntry, IdempotencyKey, RefreshToken, RefreshTokenFamily
 from models.flags import FlagAuditEntry, FlagUsage
-from resolvers.retention import prune, years_before
+from resolvers.admin.retention import prune, years_before
 from tests.models import factories as f
 
 NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)

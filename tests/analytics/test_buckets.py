@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import BadUserInput
 from loaders.analytics import Granularity, TrendByCampaignLoader
-from resolvers.trends import MAX_HOUR_RANGE_DAYS, bucket_start, check_trend_range
+from resolvers.analytics.trends import MAX_HOUR_RANGE_DAYS, bucket_start, check_trend_range
 from tests.analytics.support import ADMIN, days, running_campaign
 
 UTC = dt.UTC

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.viewer import Role, Viewer
-from resolvers.analytics import platform_overview
+from resolvers.analytics.reads import platform_overview
 from tests.analytics.support import (
     ADMIN,
     LIVE_FROM,

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from core.viewer import Role, Viewer
 from models.admin import AuditLogEntry, IdempotencyKey
 from models.campaigns import Campaign
-from resolvers import campaign_writes
+from resolvers.campaigns import writes as campaign_writes
 
 CREATE = """
 mutation ($input: CreateCampaignInput!) {

@@ -12,7 +12,7 @@ from strawberry import relay
 from core.viewer import ANONYMOUS, Role, Viewer
 from models.admin import AuditLogEntry
 from models.experiments import Experiment, ExperimentVariant
-from resolvers.statistics import required_sample_size
+from resolvers.experiments.statistics import required_sample_size
 from tests.experiments.support import make_experiment
 from tests.models import factories as f
 

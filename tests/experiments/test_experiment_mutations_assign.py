@@ -15,7 +15,7 @@ from core.viewer import ANONYMOUS, Role, Viewer
 from models.admin import AuditLogEntry
 from models.experiments import Experiment, ExperimentAssignment, ExperimentVariant
 from models.users import User
-from resolvers.bucketing import WeightedVariant, assign_experiment_variant
+from resolvers.flags.bucketing import WeightedVariant, assign_experiment_variant
 from tests.experiments.support import make_experiment
 from tests.models import factories as f
 

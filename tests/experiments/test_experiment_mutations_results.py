@@ -10,7 +10,7 @@ from strawberry import relay
 
 from core.viewer import ANONYMOUS, Role, Viewer
 from models.experiments import Experiment, ExperimentResult, ExperimentVariant
-from resolvers.experiment_recompute import UnknownExperiments, recompute_results
+from resolvers.experiments.recompute import UnknownExperiments, recompute_results
 from tests.experiments.support import ANALYST, assign, make_experiment
 from tests.models import factories as f
 

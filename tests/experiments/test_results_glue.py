@@ -9,7 +9,7 @@ import pytest
 
 from loaders.experiments import VariantTotals
 from models.experiments import ExperimentVariant
-from resolvers.experiments import ExperimentPlan, ResultsSource, live_results, variant_stats
+from resolvers.experiments.reads import ExperimentPlan, ResultsSource, live_results, variant_stats
 
 NOW = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
 SIZED = ExperimentPlan("running", 95.0, 80.0, baseline_rate=0.1, minimum_detectable_effect=0.5)

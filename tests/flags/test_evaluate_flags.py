@@ -1,6 +1,6 @@
 """evaluateFlags through GraphQL: whose id is hashed, determinism, keys, and its two statements.
 
-Buckets used (resolvers.bucketing, pinned by tests/resolvers/bucketing_cases.json), flag new_checkout:
+Buckets used (resolvers.flags.bucketing, pinned by tests/resolvers/bucketing_cases.json), flag new_checkout:
 user 1 -> 2, user 2 -> 66, session sess-a -> 6, session sess-b -> 96; a 10% rollout takes buckets 1-10.
 """
 

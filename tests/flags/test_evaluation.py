@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from core.viewer import Role
-from resolvers.evaluation import (
+from resolvers.flags.evaluation import (
     EvaluationError,
     FlagConfig,
     Reason,

@@ -12,8 +12,8 @@ from strawberry import relay
 from core.viewer import ANONYMOUS, Role, Viewer
 from models.admin import AuditLogEntry
 from models.flags import FeatureFlag, FlagAuditEntry, FlagRollout
-from resolvers import flag_writes as writes
 from resolvers.audit import Actor
+from resolvers.flags import writes
 from tests.models import factories as f
 
 ADMIN = Viewer(role=Role.ADMIN)

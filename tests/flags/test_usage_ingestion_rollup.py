@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.database import create_engine, create_sessionmaker
 from core.settings import Settings
 from models.flags import FeatureFlag, FlagDailyAnalytics, FlagUsage
-from resolvers.flag_usage_writes import rollup_flag_usage, yesterday_utc
+from resolvers.flags.usage_writes import rollup_flag_usage, yesterday_utc
 from tests.models import factories as f
 
 DAY = dt.date(2024, 3, 10)

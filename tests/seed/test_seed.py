@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 import seed
-from core import databases
+from core import database_admin as databases
 from core.urls import with_database
 from seed.stats import chi2_sf, sample_size
 

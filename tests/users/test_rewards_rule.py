@@ -1,4 +1,4 @@
-"""The earning rule (resolvers/rewards.py), pinned by named cases in test_rewards_cases.json."""
+"""The earning rule (resolvers/users/rewards.py), pinned by named cases in test_rewards_cases.json."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from resolvers.rewards import TIER_MULTIPLIERS, EarnReason, earn
+from resolvers.users.rewards import TIER_MULTIPLIERS, EarnReason, earn
 
 CASES = json.loads((Path(__file__).parent / "test_rewards_cases.json").read_text(encoding="utf-8"))["cases"]
 

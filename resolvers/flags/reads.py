@@ -1,0 +1,138 @@
+"""Feature-flag reads: the filtered flag list, one flag, audit pages and evaluation of many flags."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Row, Select, not_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import BadUserInput
+from core.viewer import Viewer
+from loaders.flags import AuditWindow, flags_visible_to
+from models.flags import FeatureFlag, FlagAuditEntry, FlagRollout
+from resolvers.flags.evaluation import Evaluation, FlagConfig, RolloutConfig, evaluate_flag, flag_not_found
+from resolvers.flags.lifetimes import stale_condition
+from resolvers.pagination import Page, PageRequest, SortKey, decode_cursor, encode_cursor, paginate
+
+# A client asks for the flags it knows; the platform has tens of them.
+MAX_EVALUATION_KEYS = 200
+BY_KEY = SortKey(column=FeatureFlag.key, id_column=FeatureFlag.id)  # uq_feature_flags_key
+
+
+@dataclass(frozen=True, slots=True)
+class FlagFilter:
+    categories: list[str] = field(default_factory=list)
+    enabled: bool | None = None
+    stale: bool | None = None
+
+
+def _flags_query(*, viewer: Viewer, filter: FlagFilter, now: dt.datetime) -> Select[Any]:
+    query = select(FeatureFlag).where(flags_visible_to(viewer))
+    if filter.categories:
+        query = query.where(FeatureFlag.category.in_(filter.categories))
+    if filter.enabled is not None:
+        query = query.where(FeatureFlag.enabled == filter.enabled)
+    if filter.stale is not None:
+        stale = stale_condition(now)
+        query = query.where(stale if filter.stale else not_(stale))
+    return query
+
+
+async def list_flags(
+    *, session: AsyncSession, viewer: Viewer, filter: FlagFilter, page: PageRequest, now: dt.datetime
+) -> tuple[Page[FeatureFlag], Select[Any]]:
+    """Return one page of the filtered flags by key, and the query for its totalCount."""
+    query = _flags_query(viewer=viewer, filter=filter, now=now)
+    return await paginate(session, query, key=BY_KEY, page=page), query
+
+
+async def get_flag(*, session: AsyncSession, viewer: Viewer, key: str) -> FeatureFlag | None:
+    """Return the flag with this key, or None."""
+    query = select(FeatureFlag).where(FeatureFlag.key == key, flags_visible_to(viewer))
+    return (await session.scalars(query)).one_or_none()
+
+
+def audit_window(page: PageRequest) -> AuditWindow:
+    """Return the loader window of an audit-log page request, its cursors decoded."""
+    page = page.validated()
+    return AuditWindow(
+        size=page.size,
+        backwards=page.backwards,
+        after=None if page.after is None else _audit_cursor(page.after, "after"),
+        before=None if page.before is None else _audit_cursor(page.before, "before"),
+    )
+
+
+def _audit_cursor(cursor: str, name: str) -> tuple[dt.datetime, int]:
+    created_at, entry_id = decode_cursor(cursor, name)
+    if not isinstance(created_at, dt.datetime):
+        raise BadUserInput("The cursor is not one of an audit log.", field=name)
+    return created_at, entry_id
+
+
+def audit_page(*, rows: Sequence[FlagAuditEntry], window: AuditWindow) -> Page[FlagAuditEntry]:
+    """Return the page the loader's rows (fetched one past the size) make, newest first."""
+    more = len(rows) > window.size
+    kept = list(rows[: window.size])
+    if window.backwards:
+        kept.reverse()
+    return Page(
+        rows=kept,
+        cursors=[encode_cursor(row.created_at, row.id) for row in kept],
+        has_next_page=window.before is not None if window.backwards else more,
+        has_previous_page=more if window.backwards else window.after is not None,
+    )
+
+
+def evaluation_keys(keys: Sequence[str] | None) -> list[str] | None:
+    """Return the requested keys without repeats, or None for every flag."""
+    if keys is None:
+        return None
+    if len(keys) > MAX_EVALUATION_KEYS:
+        raise BadUserInput(f"Ask for at most {MAX_EVALUATION_KEYS} flags at once.", field="keys")
+    return list(dict.fromkeys(keys))
+
+
+async def flags_for_evaluation(*, session: AsyncSession, keys: list[str] | None) -> Sequence[Row[Any]]:
+    """Return what evaluation needs of the flags with these keys (all flags when None), by key."""
+    f = FeatureFlag
+    query = select(f.id, f.key, f.enabled, f.rollout_percentage).order_by(f.key)
+    if keys is not None:
+        query = query.where(f.key.in_(keys))
+    return (await session.execute(query)).all()
+
+
+def evaluate_flags(
+    *,
+    flags: Sequence[Row[Any]],
+    rollouts: Sequence[Sequence[FlagRollout]],
+    keys: list[str] | None,
+    segment: str | None,
+    stickiness: str | None,
+) -> list[Evaluation]:
+    """Evaluate each flag with its rollout rows; asked-for keys come back in order, unknown ones too."""
+    found = {
+        flag.key: evaluate_flag(
+            flag=FlagConfig(key=flag.key, enabled=flag.enabled, rollout_percentage=flag.rollout_percentage),
+            rollouts=[
+                RolloutConfig(
+                    variant_key=r.variant_key,
+                    weight=r.weight,
+                    segment=r.user_segment,
+                    variant_value=r.variant_value,
+                    active=r.active,
+                )
+                for r in rows
+            ],
+            segment=segment,
+            stickiness=stickiness,
+        )
+        for flag, rows in zip(flags, rollouts, strict=True)
+    }
+    if keys is None:
+        return list(found.values())
+    return [found.get(key) or flag_not_found(key) for key in keys]

@@ -1,0 +1,256 @@
+"""GraphQL types and root fields of the campaigns domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from core.context import RequestContext
+from core.viewer import STAFF, Role
+from loaders.analytics import (
+    DailyMetricsByCampaignLoader,
+    SegmentTotalsByCampaignLoader,
+    TotalsByCampaignLoader,
+    TrendByCampaignLoader,
+)
+from loaders.campaigns import CampaignByIdLoader, OptimizationsByCampaignLoader
+from loaders.merchants import MerchantByIdLoader
+from models import campaigns as m
+from resolvers.analytics.trends import check_trend_range
+from resolvers.campaigns import reads as campaign_resolvers
+from schema.analytics.types import (
+    ANALYTICS_READERS,
+    DateRangeInput,
+    MetricDay,
+    PerformanceSummary,
+    SegmentMetrics,
+    TrendGranularity,
+    TrendPoint,
+    resolve_range,
+)
+from schema.connections import Connection, page_request, paged
+from schema.nodes import resolve_visible
+from schema.permissions import allow, type_policy
+
+if TYPE_CHECKING:
+    from schema.experiments.types import Experiment
+    from schema.merchants.types import Merchant
+    from schema.ml.types import CampaignOptimization
+
+CAMPAIGN_READERS = STAFF | {Role.MERCHANT, Role.SERVICE}
+
+CampaignStatus = strawberry.enum(
+    m.CampaignStatus, description="Lifecycle: DRAFT → SCHEDULED → RUNNING ⇄ PAUSED → COMPLETED → ARCHIVED."
+)
+CampaignType = strawberry.enum(m.CampaignType, description="How the campaign reaches users.")
+CampaignSortField = strawberry.enum(campaign_resolvers.CampaignSort, description="Orders of a campaign list.")
+
+Ctx = Info[RequestContext, None]
+
+
+@type_policy(CAMPAIGN_READERS)
+@strawberry.federation.type(keys=["id"], description="A marketing campaign.")
+class Campaign(relay.Node):
+    id: relay.NodeID[int]
+    name: str = strawberry.field(description="Display name.")
+    description: str | None = strawberry.field(description="What the campaign offers.")
+    type: CampaignType = strawberry.field(description="Channel and mechanics.")
+    status: CampaignStatus = strawberry.field(description="Where it is in its lifecycle.")
+    starts_at: dt.datetime | None = strawberry.field(description="Start (UTC); null only for drafts.")
+    ends_at: dt.datetime | None = strawberry.field(description="End (UTC); null only for drafts.")
+    budget: Decimal = strawberry.field(description="Budget in USD.")
+    cashback_percent: Decimal | None = strawberry.field(description="Extra cashback for CASHBACK campaigns.")
+    target_segment: str | None = strawberry.field(description="Audience segment it targets.")
+    created_at: dt.datetime = strawberry.field(description="Creation time (UTC).")
+    updated_at: dt.datetime = strawberry.field(description="Last change (UTC).")
+    merchant_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_row(cls, row: m.Campaign) -> Campaign:
+        return cls(
+            id=row.id,
+            name=row.name,
+            description=row.description,
+            type=m.CampaignType(row.type),
+            status=m.CampaignStatus(row.status),
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            budget=row.budget,
+            cashback_percent=row.cashback_percent,
+            target_segment=row.target_segment,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            merchant_id=row.merchant_id,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Ctx, node_ids: list[str], required: bool = False
+    ) -> list[Campaign | None]:
+        return await resolve_visible("Campaign", info, node_ids, CampaignByIdLoader, cls.from_row)
+
+    @strawberry.field(
+        description="The merchant the campaign promotes, if any.",
+        permission_classes=[allow(CAMPAIGN_READERS)],
+    )
+    async def merchant(
+        self, info: Ctx
+    ) -> Annotated[Merchant, strawberry.lazy("schema.merchants.types")] | None:
+        from schema.merchants.types import Merchant
+
+        if self.merchant_id is None:
+            return None
+        row = await info.context.loader(MerchantByIdLoader).load(self.merchant_id)
+        return None if row is None else Merchant.from_row(row)
+
+    @strawberry.field(description="A/B tests attached to the campaign.", permission_classes=[allow(STAFF)])
+    async def experiments(
+        self, info: Ctx
+    ) -> list[Annotated[Experiment, strawberry.lazy("schema.experiments.types")]] | None:
+        from loaders.experiments import ExperimentsByCampaignLoader
+        from schema.experiments.types import Experiment
+
+        rows = await info.context.loader(ExperimentsByCampaignLoader).load(self.id)
+        return [Experiment.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="Optimisation advice from the ML models, most urgent first.",
+        permission_classes=[allow(CAMPAIGN_READERS)],
+    )
+    async def optimizations(
+        self, info: Ctx
+    ) -> list[Annotated[CampaignOptimization, strawberry.lazy("schema.ml.types")]] | None:
+        from schema.ml.types import CampaignOptimization
+
+        rows = await info.context.loader(OptimizationsByCampaignLoader).load(self.id)
+        return [CampaignOptimization.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="Daily metrics over a range (default: the last 30 days).",
+        permission_classes=[allow(ANALYTICS_READERS)],
+    )
+    async def daily_metrics(self, info: Ctx, range: DateRangeInput | None = None) -> list[MetricDay] | None:
+        start, end = resolve_range(range)
+        rows = await info.context.loader(DailyMetricsByCampaignLoader).load((self.id, start, end))
+        return [MetricDay.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="Totals and rates over a range (default: the last 30 days).",
+        permission_classes=[allow(ANALYTICS_READERS)],
+    )
+    async def performance(self, info: Ctx, range: DateRangeInput | None = None) -> PerformanceSummary | None:
+        start, end = resolve_range(range)
+        totals = await info.context.loader(TotalsByCampaignLoader).load((self.id, start, end))
+        return PerformanceSummary.from_totals(totals, start, end)
+
+    @strawberry.field(
+        description="Each audience segment's metrics summed over a range (default: last 30 days), by name.",
+        permission_classes=[allow(ANALYTICS_READERS)],
+    )
+    async def segments(self, info: Ctx, range: DateRangeInput | None = None) -> list[SegmentMetrics] | None:
+        start, end = resolve_range(range)
+        rows = await info.context.loader(SegmentTotalsByCampaignLoader).load((self.id, start, end))
+        return [SegmentMetrics.from_totals(row) for row in rows]
+
+    @strawberry.field(
+        description=(
+            "Metrics per UTC hour, day or ISO week over a range (default: the last 30 days), oldest first;"
+            " buckets without data are left out, the first and last weeks hold only the range's days."
+        ),
+        permission_classes=[allow(ANALYTICS_READERS)],
+    )
+    async def trend(
+        self,
+        info: Ctx,
+        granularity: Annotated[
+            TrendGranularity, strawberry.argument(description="Bucket size; HOUR spans at most 31 days.")
+        ],
+        range: DateRangeInput | None = None,
+    ) -> list[TrendPoint] | None:
+        start, end = resolve_range(range)
+        check_trend_range(granularity=granularity, start=start, end=end)
+        buckets = await info.context.loader(TrendByCampaignLoader).load((self.id, granularity, start, end))
+        return [TrendPoint.from_bucket(bucket) for bucket in buckets]
+
+
+@strawberry.input(description="Filters of the campaign list; all given ones must match.")
+class CampaignFilterInput:
+    status: list[CampaignStatus] | None = strawberry.field(default=None, description="Any of these statuses.")
+    type: list[CampaignType] | None = strawberry.field(default=None, description="Any of these types.")
+    merchant_id: strawberry.ID | None = strawberry.field(default=None, description="Global id of a merchant.")
+    active_from: dt.datetime | None = strawberry.field(
+        default=None, description="Running at some point after this."
+    )
+    active_to: dt.datetime | None = strawberry.field(
+        default=None, description="Running at some point before this."
+    )
+    search: str | None = strawberry.field(default=None, description="Words of the name or description.")
+
+
+@strawberry.input(description="Order of the campaign list.")
+class CampaignSortInput:
+    field: CampaignSortField = strawberry.field(
+        default=campaign_resolvers.CampaignSort.CREATED_AT, description="Sort key."
+    )
+    descending: bool = strawberry.field(default=True, description="Largest first.")
+
+
+def _merchant_pk(value: strawberry.ID | None) -> int | None:
+    from schema.merchants.types import merchant_pk
+
+    return None if value is None else merchant_pk(value)
+
+
+@strawberry.type
+class CampaignQuery:
+    @strawberry.field(
+        description="One campaign by global id; null when it does not exist or is not yours.",
+        permission_classes=[allow(CAMPAIGN_READERS)],
+    )
+    async def campaign(self, info: Ctx, id: relay.GlobalID) -> Campaign | None:
+        if id.type_name != "Campaign":
+            return None
+        (found,) = await Campaign.resolve_nodes(info=info, node_ids=[id.node_id])
+        return found
+
+    @strawberry.field(
+        description="Campaigns the viewer may see, filtered and sorted, a page at a time.",
+        permission_classes=[allow(CAMPAIGN_READERS)],
+    )
+    async def campaigns(
+        self,
+        info: Ctx,
+        filter: CampaignFilterInput | None = None,
+        sort: CampaignSortInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Campaign] | None:
+        f, s = filter or CampaignFilterInput(), sort or CampaignSortInput()
+        criteria = campaign_resolvers.CampaignFilter(
+            statuses=[v.value for v in f.status or []],
+            types=[v.value for v in f.type or []],
+            merchant_id=_merchant_pk(f.merchant_id),
+            active_from=f.active_from,
+            active_to=f.active_to,
+            search=f.search,
+        )
+        ctx = info.context
+        return await paged(
+            ctx,
+            lambda session: campaign_resolvers.list_campaigns(
+                session=session,
+                viewer=ctx.viewer,
+                filter=criteria,
+                sort=s.field,
+                descending=s.descending,
+                page=page_request(first, after, last, before),
+            ),
+            Campaign.from_row,
+        )

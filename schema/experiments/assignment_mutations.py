@@ -1,0 +1,192 @@
+"""Experiment data mutations: sticky variant assignments (the apps, services, staff) and conversions
+(services and staff only)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry import relay
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from core.context import RequestContext
+from core.viewer import STAFF, Role
+from resolvers.audit import Actor
+from resolvers.experiments import assignment_writes as assignments
+from resolvers.outcomes import Outcome, ProblemCode
+from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation
+from schema.permissions import allow, type_policy
+
+Ctx = Info[RequestContext, None]
+ASSIGNERS = STAFF | {Role.CUSTOMER, Role.SERVICE}
+# Not customers: the mobile app must not be able to inflate the results of its own user.
+CONVERSION_RECORDERS = STAFF | {Role.SERVICE}
+
+
+def user_error(field: str, message: str, code: ProblemCode = ProblemCode.NOT_FOUND) -> list[UserError]:
+    return [UserError(field=field, message=message, code=code)]
+
+
+@strawberry.input(description="Which user gets a variant of which running test.")
+class AssignVariantInput:
+    experiment_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="The experiment; or give experimentKey."
+    )
+    experiment_key: str | None = strawberry.field(
+        default=None, description="The experiment's key; or experimentId."
+    )
+    user_id: relay.GlobalID | None = strawberry.field(
+        default=None,
+        description=(
+            "The user (required for services). Customers are assigned as themselves: another id is FORBIDDEN."
+        ),
+    )
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+
+
+@strawberry.input(description="One conversion of an assigned user in a running test.")
+class RecordConversionInput:
+    user_id: relay.GlobalID = strawberry.field(description="The converting user.")
+    experiment_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="The experiment; or give experimentKey."
+    )
+    experiment_key: str | None = strawberry.field(
+        default=None, description="The experiment's key; or experimentId."
+    )
+    revenue: Decimal = strawberry.field(
+        default=Decimal(0), description="Revenue of the conversion, USD, 0 or more."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None, description=IDEMPOTENCY_KEY_DESCRIPTION + " Without one, a retry counts twice."
+    )
+
+
+@type_policy(ASSIGNERS)
+@strawberry.type(description="A user's variant in a test, stored at the first assignment and never changed.")
+class VariantAssignment:
+    experiment_key: str = strawberry.field(description="Key of the experiment.")
+    variant_key: str = strawberry.field(description="Key of the variant the user sees.")
+    variant_name: str = strawberry.field(description="Display name of that variant.")
+    payload: JSON | None = strawberry.field(description="The variant's configuration, if any.")
+    user_id: relay.GlobalID = strawberry.field(description="Global id of the user.")
+    assigned_at: dt.datetime = strawberry.field(description="When the user was first assigned (UTC).")
+    conversions: int = strawberry.field(description="Conversions recorded for the user in this test.")
+    revenue: Decimal = strawberry.field(description="Their revenue in this test, USD.")
+    last_converted_at: dt.datetime | None = strawberry.field(description="Last conversion (UTC), if any.")
+
+    @classmethod
+    def from_value(cls, v: assignments.AssignedVariant) -> VariantAssignment:
+        return cls(
+            experiment_key=v.experiment_key,
+            variant_key=v.variant_key,
+            variant_name=v.variant_name,
+            payload=v.payload,
+            user_id=relay.GlobalID("User", str(v.user_id)),
+            assigned_at=v.assigned_at,
+            conversions=v.conversions,
+            revenue=v.revenue,
+            last_converted_at=v.last_converted_at,
+        )
+
+
+@strawberry.type(description="The user's stored variant, or why there is none.")
+class AssignVariantPayload:
+    assignment: VariantAssignment | None = strawberry.field(description="The stored assignment (sticky).")
+    user_errors: list[UserError] = strawberry.field(description="Problems with the input; empty on success.")
+
+
+@strawberry.type(description="The assignment with the conversion counted, or why it was not.")
+class RecordConversionPayload:
+    assignment: VariantAssignment | None = strawberry.field(
+        description="The assignment after the conversion."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Problems with the input; empty on success.")
+
+
+def _experiment_ref(
+    data: AssignVariantInput | RecordConversionInput, errors: list[UserError]
+) -> int | str | None:
+    """The experiment's database id or key, whichever one the input gives."""
+    if (data.experiment_id is None) == (data.experiment_key is None):
+        errors.extend(user_error("experimentId", "Give the experiment's id or its key.", ProblemCode.INVALID))
+        return None
+    if data.experiment_key is not None:
+        return data.experiment_key
+    pk = pk_of(data.experiment_id, "Experiment")
+    if pk is None:
+        errors.extend(user_error("experimentId", "Not an Experiment id."))
+    return pk
+
+
+def _user_pk(gid: relay.GlobalID | None, errors: list[UserError]) -> int | None:
+    if gid is None:
+        return None
+    pk = pk_of(gid, "User")
+    if pk is None:
+        errors.extend(user_error("userId", "Not a User id."))
+    return pk
+
+
+async def _reread_assignment(
+    session: AsyncSession, ref: dict[str, Any]
+) -> assignments.AssignedVariant | None:
+    return await assignments.stored_assignment(session, assignment_id=ref["id"])
+
+
+def _assignment(value: assignments.AssignedVariant | None) -> VariantAssignment | None:
+    return None if value is None else VariantAssignment.from_value(value)
+
+
+@strawberry.type
+class ExperimentAssignmentMutation:
+    @strawberry.mutation(
+        description="A user's variant of a RUNNING test: bucketed once, then always the stored one.",
+        permission_classes=[allow(ASSIGNERS)],
+    )
+    async def assign_variant(self, info: Ctx, input: AssignVariantInput) -> AssignVariantPayload | None:
+        errors: list[UserError] = []
+        experiment = _experiment_ref(input, errors)
+        requested = _user_pk(input.user_id, errors)
+        if errors or experiment is None:
+            return AssignVariantPayload(assignment=None, user_errors=errors)
+        subject = assignments.subject_of(viewer=info.context.viewer, user_id=requested)
+        if not subject.ok or subject.value is None:
+            return AssignVariantPayload(
+                assignment=None, user_errors=[UserError.from_problem(p) for p in subject.problems]
+            )
+        user_id = subject.value
+
+        async def write(session: AsyncSession, actor: Actor) -> Outcome[assignments.AssignedVariant]:
+            return await assignments.assign_variant(session=session, experiment=experiment, user_id=user_id)
+
+        value, errors = await run_mutation(
+            info, operation="assignVariant", input=input, write=write, reread=_reread_assignment
+        )
+        return AssignVariantPayload(assignment=_assignment(value), user_errors=errors)
+
+    @strawberry.mutation(
+        description="Count one conversion (and its revenue) of a user assigned in a RUNNING test.",
+        permission_classes=[allow(CONVERSION_RECORDERS)],
+    )
+    async def record_conversion(
+        self, info: Ctx, input: RecordConversionInput
+    ) -> RecordConversionPayload | None:
+        errors: list[UserError] = []
+        experiment = _experiment_ref(input, errors)
+        user_id = _user_pk(input.user_id, errors)
+        if errors or experiment is None or user_id is None:
+            return RecordConversionPayload(assignment=None, user_errors=errors)
+
+        async def write(session: AsyncSession, actor: Actor) -> Outcome[assignments.AssignedVariant]:
+            return await assignments.record_conversion(
+                session=session, experiment=experiment, user_id=user_id, revenue=input.revenue
+            )
+
+        value, errors = await run_mutation(
+            info, operation="recordConversion", input=input, write=write, reread=_reread_assignment
+        )
+        return RecordConversionPayload(assignment=_assignment(value), user_errors=errors)

@@ -1,0 +1,258 @@
+"""GraphQL types and root fields of the merchants domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from core.context import RequestContext
+from core.errors import BadUserInput
+from core.viewer import EVERYONE, STAFF, Role
+from loaders.merchants import MerchantByIdLoader, MerchantCategoryByIdLoader, PartnershipByMerchantLoader
+from models import merchants as m
+from resolvers.merchants import reads as merchant_resolvers
+from schema.connections import Connection, page_request, paged
+from schema.nodes import resolve_visible
+from schema.permissions import allow, type_policy
+
+Ctx = Info[RequestContext, None]
+PARTNERSHIP_READERS = STAFF | {Role.MERCHANT}
+
+MerchantSortField = strawberry.enum(merchant_resolvers.MerchantSort, description="Orders of a merchant list.")
+PartnershipType = strawberry.enum(m.PartnershipType, description="Tier of a merchant partnership.")
+
+
+def merchant_pk(global_id: str) -> int:
+    """The database id inside a Merchant global id (for filters that take one)."""
+    try:
+        gid = relay.GlobalID.from_id(global_id)
+        if gid.type_name != "Merchant":
+            raise ValueError(gid.type_name)
+        return int(gid.node_id)
+    except ValueError as exc:
+        raise BadUserInput("Not a Merchant id.", field="merchantId") from exc
+
+
+@type_policy(EVERYONE)
+@strawberry.federation.type(keys=["id"], description="A kind of merchant (restaurants, fuel, travel, ...).")
+class MerchantCategory(relay.Node):
+    id: relay.NodeID[int]
+    name: str = strawberry.field(description="Display name, unique.")
+    description: str | None = strawberry.field(description="What belongs in the category.")
+    icon_name: str | None = strawberry.field(description="Name of the icon the apps show.")
+    color_code: str | None = strawberry.field(description="Hex colour, e.g. #FF6B6B.")
+    is_active: bool = strawberry.field(description="Whether new merchants may use it.")
+
+    @classmethod
+    def from_row(cls, row: m.MerchantCategory) -> MerchantCategory:
+        return cls(
+            id=row.id,
+            name=row.name,
+            description=row.description,
+            icon_name=row.icon_name,
+            color_code=row.color_code,
+            is_active=row.is_active,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Ctx, node_ids: list[str], required: bool = False
+    ) -> list[MerchantCategory | None]:
+        return await resolve_visible(
+            "MerchantCategory", info, node_ids, MerchantCategoryByIdLoader, cls.from_row
+        )
+
+
+@type_policy(PARTNERSHIP_READERS)
+@strawberry.type(description="Partnership terms and the campaign results attributed to a merchant.")
+class Partnership:
+    is_partner: bool = strawberry.field(description="Whether the partnership is in force.")
+    partnership_type: PartnershipType | None = strawberry.field(description="Tier.")
+    commission_rate: Decimal | None = strawberry.field(description="Commission, percent.")
+    user_visits_total: int = strawberry.field(description="Visits by app users.")
+    campaign_impressions: int = strawberry.field(description="Impressions of its campaigns.")
+    campaign_conversions: int = strawberry.field(description="Conversions of its campaigns.")
+    revenue_from_campaigns: Decimal = strawberry.field(description="Revenue attributed to its campaigns.")
+
+    @classmethod
+    def from_row(cls, row: m.PreferredMerchant) -> Partnership:
+        return cls(
+            is_partner=row.is_partner,
+            partnership_type=None
+            if row.partnership_type is None
+            else m.PartnershipType(row.partnership_type),
+            commission_rate=row.commission_rate,
+            user_visits_total=row.user_visits_total,
+            campaign_impressions=row.campaign_impressions,
+            campaign_conversions=row.campaign_conversions,
+            revenue_from_campaigns=row.revenue_from_campaigns,
+        )
+
+
+@type_policy(EVERYONE)
+@strawberry.federation.type(
+    keys=["id"], description="A merchant (shop, restaurant, station...) and where it is."
+)
+class Merchant(relay.Node):
+    id: relay.NodeID[int]
+    code: str = strawberry.field(description="Natural key used by partners and processors.")
+    name: str = strawberry.field(description="Display name.")
+    description: str | None = strawberry.field(description="About the merchant.")
+    latitude: float = strawberry.field(description="WGS84 latitude.")
+    longitude: float = strawberry.field(description="WGS84 longitude.")
+    address: str | None = strawberry.field(description="Street address.")
+    city: str | None = strawberry.field(description="City.")
+    state: str | None = strawberry.field(description="State or region.")
+    zip_code: str | None = strawberry.field(description="Postal code.")
+    country: str = strawberry.field(description="Country.")
+    # A business's public contact, declared as such (phone fields are sensitive by default).
+    phone: str | None = strawberry.field(description="Business phone.", permission_classes=[allow(EVERYONE)])
+    website: str | None = strawberry.field(description="Web site.")
+    operating_hours: JSON | None = strawberry.field(
+        description='Opening hours, e.g. {"monday": {"open": "9:00"}}.'
+    )
+    rating: Decimal | None = strawberry.field(description="Average rating, 0 to 5.")
+    total_reviews: int = strawberry.field(description="Number of reviews.")
+    is_active: bool = strawberry.field(description="Whether it takes part in the programme.")
+    is_featured: bool = strawberry.field(description="Whether the apps feature it.")
+    distance_km: float | None = strawberry.field(description="Distance from `near` (proximity search only).")
+    updated_at: dt.datetime = strawberry.field(description="Last change (UTC).")
+    category_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: m.Merchant, distance_km: float | None = None) -> Merchant:
+        return cls(
+            id=row.id,
+            code=row.code,
+            name=row.name,
+            description=row.description,
+            latitude=row.latitude,
+            longitude=row.longitude,
+            address=row.address,
+            city=row.city,
+            state=row.state,
+            zip_code=row.zip_code,
+            country=row.country,
+            phone=row.phone,
+            website=row.website,
+            operating_hours=row.operating_hours,
+            rating=row.rating,
+            total_reviews=row.total_reviews,
+            is_active=row.is_active,
+            is_featured=row.is_featured,
+            distance_km=distance_km,
+            updated_at=row.updated_at,
+            category_id=row.category_id,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Ctx, node_ids: list[str], required: bool = False
+    ) -> list[Merchant | None]:
+        return await resolve_visible("Merchant", info, node_ids, MerchantByIdLoader, cls.from_row)
+
+    @strawberry.field(description="The merchant's category.", permission_classes=[allow(EVERYONE)])
+    async def category(self, info: Ctx) -> MerchantCategory | None:
+        row = await info.context.loader(MerchantCategoryByIdLoader).load(self.category_id)
+        return None if row is None else MerchantCategory.from_row(row)
+
+    @strawberry.field(
+        description="Partnership terms (staff, or the merchant's own staff).",
+        permission_classes=[allow(PARTNERSHIP_READERS)],
+    )
+    async def partnership(self, info: Ctx) -> Partnership | None:
+        row = await info.context.loader(PartnershipByMerchantLoader).load(self.id)
+        return None if row is None else Partnership.from_row(row)
+
+
+@strawberry.input(description="A circle to search merchants in.")
+class NearInput:
+    latitude: float = strawberry.field(description="Centre latitude.")
+    longitude: float = strawberry.field(description="Centre longitude.")
+    radius_km: float = strawberry.field(
+        description=f"Radius in km (at most {merchant_resolvers.MAX_RADIUS_KM:g})."
+    )
+
+
+@strawberry.input(description="Filters of the merchant list; all given ones must match.")
+class MerchantFilterInput:
+    category_id: list[relay.GlobalID] | None = strawberry.field(
+        default=None, description="Any of these categories."
+    )
+    city: str | None = strawberry.field(default=None, description="City, case-insensitive.")
+    featured: bool | None = strawberry.field(default=None, description="Featured merchants only (or not).")
+    active: bool | None = strawberry.field(
+        default=True, description="Active merchants (default), inactive, or null for all."
+    )
+    search: str | None = strawberry.field(default=None, description="Words of the name or city.")
+    near: NearInput | None = strawberry.field(default=None, description="Within this circle.")
+
+
+def _category_pks(ids: list[relay.GlobalID] | None) -> list[int]:
+    pks = []
+    for gid in ids or []:
+        if gid.type_name != "MerchantCategory":
+            raise BadUserInput("Not a MerchantCategory id.", field="categoryId")
+        pks.append(int(gid.node_id))
+    return pks
+
+
+@strawberry.type
+class MerchantQuery:
+    @strawberry.field(description="Merchant categories, by name.", permission_classes=[allow(EVERYONE)])
+    async def merchant_categories(self, info: Ctx) -> list[MerchantCategory]:
+        async with info.context.read_session() as session:
+            rows = await merchant_resolvers.list_categories(session=session)
+        return [MerchantCategory.from_row(row) for row in rows]
+
+    @strawberry.field(description="One merchant by global id.", permission_classes=[allow(EVERYONE)])
+    async def merchant(self, info: Ctx, id: relay.GlobalID) -> Merchant | None:
+        if id.type_name != "Merchant":
+            return None
+        (found,) = await Merchant.resolve_nodes(info=info, node_ids=[id.node_id])
+        return found
+
+    @strawberry.field(
+        description="Merchant search: filters, proximity (`near`, sorted by DISTANCE) and pages.",
+        permission_classes=[allow(EVERYONE)],
+    )
+    async def merchants(
+        self,
+        info: Ctx,
+        filter: MerchantFilterInput | None = None,
+        sort: MerchantSortField | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Merchant]:
+        f = filter or MerchantFilterInput()
+        near = (
+            None
+            if f.near is None
+            else merchant_resolvers.Near(f.near.latitude, f.near.longitude, f.near.radius_km)
+        )
+        criteria = merchant_resolvers.MerchantFilter(
+            category_ids=_category_pks(f.category_id),
+            city=f.city,
+            featured=f.featured,
+            active=f.active,
+            search=f.search,
+            near=near,
+        )
+        order = sort or (
+            merchant_resolvers.MerchantSort.DISTANCE if near else merchant_resolvers.MerchantSort.NAME
+        )
+        ctx = info.context
+        return await paged(
+            ctx,
+            lambda session: merchant_resolvers.list_merchants(
+                session=session, filter=criteria, sort=order, page=page_request(first, after, last, before)
+            ),
+            lambda pair: Merchant.from_row(*pair),
+        )

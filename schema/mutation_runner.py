@@ -1,0 +1,148 @@
+"""The conventions every mutation follows: one transaction, typed userErrors, idempotent retries.
+
+    value, errors = await run_mutation(info, operation="createCampaign", input=input, write=..., reread=...)
+
+`write(session, actor)` does the work in the mutation's transaction and returns an Outcome; problems
+roll the transaction back (nothing is written) and come back as `userErrors`. With an idempotency key
+(the `idempotencyKey` input field, or the Idempotency-Key header for a one-mutation request) a retry
+with the same input does not write again: it gets the stored response (header) or, from the
+`reread(session, ref)` of what was written, the same answer rebuilt by reading.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import strawberry
+from graphql import OperationDefinitionNode
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.types import Info
+
+from core.errors import BadUserInput
+from core.viewer import EVERYONE
+from resolvers import idempotency
+from resolvers.audit import Actor
+from resolvers.outcomes import Outcome, Problem, ProblemCode
+from schema.extensions.conventions import REQUEST_OPERATION
+from schema.permissions import type_policy
+
+T = TypeVar("T")
+
+UserErrorCode = strawberry.enum(ProblemCode, name="UserErrorCode", description="Why an input was refused.")
+
+
+@type_policy(EVERYONE)
+@strawberry.type(description="A problem with the mutation's input; nothing was written.")
+class UserError:
+    field: str | None = strawberry.field(description="The input field at fault (camelCase), if one is.")
+    message: str = strawberry.field(description="What is wrong, for people.")
+    code: UserErrorCode = strawberry.field(description="What is wrong, for programs.")
+
+    @classmethod
+    def from_problem(cls, problem: Problem) -> UserError:
+        return cls(field=_camel(problem.field), message=problem.message, code=problem.code)
+
+
+def _camel(name: str | None) -> str | None:
+    if name is None:
+        return None
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+class _Refused(Exception):
+    """Raised inside the transaction to roll it back; carries the problems to report."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _mutation_fields(info: Info) -> int:
+    operation = info.operation
+    return len(operation.selection_set.selections) if isinstance(operation, OperationDefinitionNode) else 1
+
+
+def _key(info: Info, operation: str, input: Any) -> tuple[str | None, str, str]:
+    """The idempotency key, fingerprint and operation label that apply to this mutation field."""
+    field_key = getattr(input, "idempotency_key", None)
+    if field_key:
+        return field_key, idempotency.fingerprint(operation, _plain(input)), operation
+    header_key = info.context.idempotency_key
+    if not header_key:
+        return None, "", operation
+    if _mutation_fields(info) > 1:
+        raise BadUserInput(
+            "The Idempotency-Key header covers one mutation: give each mutation its own `idempotencyKey`.",
+            field="Idempotency-Key",
+        )
+    # Header keys cover the whole request, which can then be replayed exactly (the replay extension).
+    return header_key, info.context.request_fingerprint or "", REQUEST_OPERATION
+
+
+async def run_mutation(
+    info: Info,
+    *,
+    operation: str,
+    input: Any,
+    write: Callable[[AsyncSession, Actor], Awaitable[Outcome[T]]],
+    reread: Callable[[AsyncSession, dict[str, Any]], Awaitable[T | None]] | None = None,
+) -> tuple[T | None, list[UserError]]:
+    """Run `write` in one transaction with the API's conventions; returns (value, userErrors)."""
+    ctx = info.context
+    key, fingerprint, label = _key(info, operation, input)
+    actor = Actor(viewer=ctx.viewer, ip_address=ctx.client_ip, request_id=ctx.request_id)
+    try:
+        async with ctx.write_transaction() as session:
+            claim = None
+            if key is not None:
+                claim = await idempotency.claim(
+                    session,
+                    scope=ctx.idempotency_scope,
+                    key=key,
+                    fingerprint=fingerprint,
+                    operation=label,
+                )
+            if claim is not None and claim.replayed:
+                ref = claim.replay_ref or {}
+                value = await reread(session, ref) if reread is not None and ref else None
+                return value, []
+            outcome = await write(session, actor)
+            if not outcome.ok:
+                raise _Refused(outcome.problems)
+            if claim is not None:
+                await idempotency.complete(session, claim=claim, ref=outcome.ref)
+                response_key = info.path.key if isinstance(info.path.key, str) else None
+                ctx.completed_keys.append((claim.row_id, response_key))
+            return outcome.value, []
+    except _Refused as refused:
+        return None, [UserError.from_problem(p) for p in refused.problems]
+
+
+def pk_of(gid: Any, type_name: str) -> int | None:
+    """The database id inside a global id of `type_name`; None for another type (reported NOT_FOUND)."""
+    if gid is None or getattr(gid, "type_name", None) != type_name:
+        return None
+    try:
+        pk = int(gid.node_id)
+    except ValueError:
+        return None
+    # Ids beyond BIGINT exist nowhere; letting them reach SQL would be a 500, not a NOT_FOUND.
+    return pk if 0 < pk <= MAX_BIGINT else None
+
+
+MAX_BIGINT = 2**63 - 1
+
+IDEMPOTENCY_KEY_DESCRIPTION = (
+    "Makes retries safe: the same key with the same input within 24 hours is executed once "
+    "(the Idempotency-Key header does the same for a one-mutation request)."
+)
