@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
+from strawberry.types import Info
 
 from core.settings import Settings
 from core.viewer import ANONYMOUS, Viewer
@@ -97,3 +98,7 @@ class RequestContext:
         if instance is None:
             instance = self._loaders[cls] = cls(self)  # type: ignore[index]
         return instance  # type: ignore[no-any-return]
+
+
+# What a resolver's `info` is typed as, in every layer.
+Ctx = Info[RequestContext, None]

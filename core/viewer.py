@@ -16,10 +16,6 @@ class Role(StrEnum):
     ANONYMOUS = "anonymous"
 
 
-STAFF = frozenset({Role.ADMIN, Role.MARKETER, Role.ANALYST})
-EVERYONE = frozenset(Role)
-
-
 @dataclass(frozen=True, slots=True)
 class Viewer:
     role: Role

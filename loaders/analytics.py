@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy import Date, DateTime, Select, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.policies import SEES_EVERY_CAMPAIGN
 from core.viewer import Viewer
 from loaders.base import Loader
-from loaders.visibility import CAMPAIGN_READERS, campaigns_visible_to
+from loaders.visibility import campaigns_visible_to
 from models.analytics import CampaignDailyMetrics, CampaignHourlyTrend, CampaignSegmentMetrics
 from models.campaigns import Campaign
 
@@ -97,8 +98,8 @@ def metric_sums(table: Any = CampaignDailyMetrics) -> list[Any]:
 
 def visible_metrics(query: Select[Any], viewer: Viewer, column: Any) -> Select[Any]:
     """Restrict a metrics query to the campaigns the viewer may see (merchants: their own)."""
-    # Campaign readers reach metrics only through campaigns they may see; others get the join.
-    if viewer.role in CAMPAIGN_READERS:
+    # Who sees every campaign needs no join; others reach metrics only through campaigns they may see.
+    if viewer.role in SEES_EVERY_CAMPAIGN:
         return query
     return query.join(Campaign, Campaign.id == column).where(campaigns_visible_to(viewer))
 

@@ -11,14 +11,15 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, false, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.viewer import STAFF, Role, Viewer
+from core.policies import EXPERIMENT_READERS
+from core.viewer import Role, Viewer
 from loaders.base import Loader, many_per_key, one_per_key
 from models.experiments import Experiment, ExperimentAssignment, ExperimentResult, ExperimentVariant
 
 
 def experiments_visible_to(viewer: Viewer) -> ColumnElement[bool]:
     """Staff see every experiment; nobody else sees any (customers see only their own assignments)."""
-    return true() if viewer.role in STAFF else false()
+    return true() if viewer.role in EXPERIMENT_READERS else false()
 
 
 def assignments_visible_to(viewer: Viewer) -> ColumnElement[bool]:

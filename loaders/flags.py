@@ -14,12 +14,12 @@ from sqlalchemy import ColumnElement, false, func, literal, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from core.viewer import STAFF, Role, Viewer
+from core.policies import FLAG_AUDIT_READERS, FLAG_READERS
+from core.viewer import Viewer
 from loaders.base import Loader, many_per_key, one_per_key
 from models.flags import FeatureFlag, FlagAuditEntry, FlagDailyAnalytics, FlagRollout
 
 # Staff read flag configuration; services read flag keys and usage (never the audit trail).
-FLAG_READERS = STAFF | {Role.SERVICE}
 
 UsageKey = tuple[int, dt.date, dt.date]  # (flag id, first day, last day), days inclusive, UTC
 Cursor = tuple[dt.datetime, int]  # (created_at, id) of an audit entry
@@ -32,7 +32,7 @@ def flags_visible_to(viewer: Viewer) -> ColumnElement[bool]:
 
 def audit_visible_to(viewer: Viewer) -> ColumnElement[bool]:
     """The audit trail of flags is for staff only."""
-    return true() if viewer.role in STAFF else false()
+    return true() if viewer.role in FLAG_AUDIT_READERS else false()
 
 
 class FeatureFlagByIdLoader(Loader[int, FeatureFlag | None]):

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, false, true
 
-from core.viewer import STAFF, Role, Viewer
+from core.policies import SEES_EVERY_CAMPAIGN, SEES_EVERY_MERCHANT, SEES_EVERY_USER
+from core.viewer import Role, Viewer
 from models.campaigns import Campaign
 from models.users import User
-
-# Analytics readers: staff and internal services.
-CAMPAIGN_READERS = STAFF | {Role.SERVICE}
 
 
 def campaigns_visible_to(viewer: Viewer) -> ColumnElement[bool]:
     """Staff and services see every campaign; merchant staff their merchant's only; others none."""
-    if viewer.role in CAMPAIGN_READERS:
+    if viewer.role in SEES_EVERY_CAMPAIGN:
         return true()
     if viewer.role is Role.MERCHANT and viewer.merchant_id is not None:
         return Campaign.merchant_id == viewer.merchant_id
@@ -23,7 +21,7 @@ def campaigns_visible_to(viewer: Viewer) -> ColumnElement[bool]:
 
 def users_visible_to(viewer: Viewer) -> ColumnElement[bool]:
     """Admins see every user; anyone else with an account sees only themself."""
-    if viewer.role is Role.ADMIN:
+    if viewer.role in SEES_EVERY_USER:
         return true()
     if viewer.user_id is not None:
         return User.id == viewer.user_id
@@ -32,7 +30,7 @@ def users_visible_to(viewer: Viewer) -> ColumnElement[bool]:
 
 def merchant_owned_by(viewer: Viewer, merchant_id_column: ColumnElement[int]) -> ColumnElement[bool]:
     """Staff see every merchant's private data; merchant staff only their own merchant's."""
-    if viewer.role in STAFF:
+    if viewer.role in SEES_EVERY_MERCHANT:
         return true()
     if viewer.role is Role.MERCHANT and viewer.merchant_id is not None:
         return merchant_id_column == viewer.merchant_id

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, Money, check_in, created_at, identity_pk, updated_at
 
 
-class Role(StrEnum):
+class UserRole(StrEnum):
     ADMIN = "admin"
     MARKETER = "marketer"
     ANALYST = "analyst"
@@ -72,7 +72,7 @@ class User(Base):
 
     __tablename__ = "users"
     __table_args__ = (
-        check_in("role", Role),
+        check_in("role", UserRole),
         check_in("loyalty_tier", LoyaltyTier),
         CheckConstraint("deleted_at IS NOT NULL OR email IS NOT NULL", name="email_unless_erased"),
         CheckConstraint("role <> 'merchant' OR merchant_id IS NOT NULL", name="merchant_staff_has_merchant"),
@@ -96,7 +96,7 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     name: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(16))
-    role: Mapped[str] = mapped_column(String(16), server_default=Role.CUSTOMER.value)
+    role: Mapped[str] = mapped_column(String(16), server_default=UserRole.CUSTOMER.value)
     loyalty_tier: Mapped[str] = mapped_column(String(16), server_default=LoyaltyTier.BRONZE.value, index=True)
     password_hash: Mapped[str | None] = mapped_column(Text)
     # Staff of one merchant (role "merchant"); a merchant with staff is deactivated, not deleted.

@@ -13,7 +13,7 @@ from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
 
 from core.errors import BadUserInput
-from core.viewer import EVERYONE
+from core.policies import EVERYONE
 from schema.admin.types import AdminMutation, AdminQuery
 from schema.analytics.mutations import IngestionMutation
 from schema.analytics.types import AnalyticsQuery

@@ -10,7 +10,7 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import RequestContext
-from core.viewer import EVERYONE
+from core.policies import EVERYONE
 from resolvers.pagination import Page, PageRequest, count
 from schema.permissions import type_policy
 

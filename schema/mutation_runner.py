@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from core.errors import BadUserInput
-from core.viewer import EVERYONE
+from core.policies import EVERYONE
 from resolvers import idempotency
 from resolvers.audit import Actor
 from resolvers.outcomes import Outcome, Problem, ProblemCode

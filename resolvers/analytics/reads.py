@@ -22,8 +22,7 @@ from models.analytics import CampaignDailyMetrics
 from models.campaigns import Campaign, CampaignStatus
 from models.experiments import Experiment, ExperimentStatus
 from models.flags import FeatureFlag
-from models.users import Role as UserRole
-from models.users import User
+from models.users import User, UserRole
 from resolvers import rates
 from resolvers.flags.lifetimes import stale_condition
 

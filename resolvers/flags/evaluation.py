@@ -31,12 +31,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from core.viewer import STAFF, Role
+from core.policies import EVALUATES_FOR_OTHERS
+from core.viewer import Role
 from resolvers.flags.bucketing import WeightedVariant, is_in_rollout, select_variant
 
 FULL_ROLLOUT = 100
 # Roles that may evaluate flags for a user other than themself.
-EVALUATES_FOR_OTHERS = STAFF | {Role.SERVICE}
 
 
 class Reason(StrEnum):

@@ -9,10 +9,10 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 from strawberry.scalars import JSON
-from strawberry.types import Info
 
-from core.context import RequestContext
+from core.context import Ctx
 from core.errors import BadUserInput
+from core.policies import ADMINS
 from core.viewer import Role
 from models import admin as m
 from resolvers.admin import reads as audit_log
@@ -22,9 +22,6 @@ from resolvers.outcomes import Outcome
 from schema.connections import Connection, page_request, paged
 from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, run_mutation
 from schema.permissions import allow, type_policy
-
-Ctx = Info[RequestContext, None]
-ADMINS = allow(Role.ADMIN)
 
 
 @type_policy(Role.ADMIN)
@@ -125,7 +122,7 @@ def _actor_pk(gid: relay.GlobalID | None) -> int | None:
 class AdminQuery:
     @strawberry.field(
         description="The general audit log, newest first, a page at a time (admins).",
-        permission_classes=[ADMINS],
+        permission_classes=[allow(ADMINS)],
     )
     async def audit_log(
         self,
@@ -156,7 +153,7 @@ class AdminQuery:
 @strawberry.type
 class AdminMutation:
     @strawberry.mutation(
-        description="Create or change a runtime setting (admins).", permission_classes=[ADMINS]
+        description="Create or change a runtime setting (admins).", permission_classes=[allow(ADMINS)]
     )
     async def update_setting(self, info: Ctx, input: UpdateSettingInput) -> SettingPayload | None:
         async def write(session: AsyncSession, actor: Actor) -> Outcome[m.Setting]:

@@ -10,11 +10,10 @@ import strawberry
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
-from strawberry.types import Info
 
-from core.context import RequestContext
+from core.context import Ctx
 from core.errors import BadUserInput
-from core.viewer import Role
+from core.policies import EVENT_REPORTERS, SPEND_WRITERS
 from models.analytics import CampaignDailyMetrics
 from resolvers.analytics import writes as ingestion
 from resolvers.audit import Actor
@@ -25,10 +24,7 @@ from schema.flags.evaluation_types import AppType
 from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation
 from schema.permissions import allow
 
-Ctx = Info[RequestContext, None]
 # The mobile app (signed-in customers) and backend services report what users saw and did.
-EVENT_REPORTERS = allow(Role.CUSTOMER, Role.SERVICE)
-SPEND_WRITERS = allow(Role.ADMIN, Role.MARKETER, Role.SERVICE)
 
 CampaignEventType = strawberry.enum(
     ingestion.CampaignEventType, description="What happened to a campaign in the app."
@@ -171,7 +167,7 @@ class IngestionMutation:
             "ones are reported by index in userErrors and the valid ones are kept (the one exception to "
             "all-or-nothing)."
         ),
-        permission_classes=[EVENT_REPORTERS],
+        permission_classes=[allow(EVENT_REPORTERS)],
     )
     async def record_campaign_events(
         self, info: Ctx, input: RecordCampaignEventsInput
@@ -199,7 +195,7 @@ class IngestionMutation:
 
     @strawberry.mutation(
         description="Set or add to a campaign's spend of one UTC day (audited).",
-        permission_classes=[SPEND_WRITERS],
+        permission_classes=[allow(SPEND_WRITERS)],
     )
     async def record_campaign_spend(
         self, info: Ctx, input: RecordCampaignSpendInput
@@ -233,7 +229,7 @@ class IngestionMutation:
 
     @strawberry.mutation(
         description="Store the flag checks an app made, all or none; `rollup-flag-usage` sums them daily.",
-        permission_classes=[EVENT_REPORTERS],
+        permission_classes=[allow(EVENT_REPORTERS)],
     )
     async def record_flag_usage(
         self, info: Ctx, input: RecordFlagUsageInput

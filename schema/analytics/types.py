@@ -7,11 +7,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from strawberry.types import Info
 
-from core.context import RequestContext
+from core.context import Ctx
 from core.errors import BadUserInput
-from core.viewer import STAFF, Role
+from core.policies import ANALYTICS_READERS, OVERVIEW_READERS
 from loaders.analytics import Granularity, MetricTotals, SegmentTotals, TrendBucket
 from loaders.campaigns import CampaignByIdLoader
 from models.analytics import CampaignDailyMetrics
@@ -25,11 +24,8 @@ if TYPE_CHECKING:
 # Longest range one request may ask for: a year of daily rows per campaign.
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
-ANALYTICS_READERS = STAFF | {Role.MERCHANT, Role.SERVICE}
 # The overview counts users, experiments and flags of the whole platform: not a merchant's business.
-OVERVIEW_READERS = STAFF | {Role.SERVICE}
 
-Ctx = Info[RequestContext, None]
 TrendGranularity = strawberry.enum(
     Granularity,
     name="TrendGranularity",

@@ -14,13 +14,13 @@ from typing import Any
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
-from strawberry.types import Info
 
-from core.context import RequestContext
+from core.context import Ctx
 from core.errors import ApiError, BadUserInput, ErrorCode
 from core.notifier import RESET_LINK, notifier_for
+from core.policies import ADMINS, EVERYONE, PEOPLE
 from core.tokens import signing_secret
-from core.viewer import EVERYONE, Role
+from core.viewer import Role
 from models.admin import ApiKeyRole as ModelApiKeyRole
 from models.users import User
 from resolvers.audit import Actor, record_change
@@ -29,11 +29,6 @@ from resolvers.auth import writes as auth
 from resolvers.outcomes import Outcome, Problem, ProblemCode
 from schema.mutation_runner import UserError, pk_of, run_mutation
 from schema.permissions import allow, type_policy
-
-Ctx = Info[RequestContext, None]
-ANYONE = allow(EVERYONE)
-SIGNED_IN = allow(Role.ADMIN, Role.MARKETER, Role.ANALYST, Role.MERCHANT, Role.CUSTOMER)
-ADMINS = allow(Role.ADMIN)
 
 ApiKeyRole = strawberry.enum(ModelApiKeyRole, name="ApiKeyRole", description="What an API key may do.")
 
@@ -202,7 +197,7 @@ def _errors(problem: Problem) -> list[UserError]:
 
 @strawberry.type
 class AuthMutation:
-    @strawberry.mutation(description="Sign in with email and password.", permission_classes=[ANYONE])
+    @strawberry.mutation(description="Sign in with email and password.", permission_classes=[allow(EVERYONE)])
     async def login(self, info: Ctx, input: LoginInput) -> AuthPayload | None:
         _no_header_key(info)
         ctx = info.context
@@ -233,7 +228,9 @@ class AuthMutation:
         await throttle.succeeded(input.email)
         return AuthPayload(session=AuthSession.from_pair(pair), user_errors=[])
 
-    @strawberry.mutation(description="Create a customer account and sign in.", permission_classes=[ANYONE])
+    @strawberry.mutation(
+        description="Create a customer account and sign in.", permission_classes=[allow(EVERYONE)]
+    )
     async def sign_up(self, info: Ctx, input: SignUpInput) -> AuthPayload | None:
         _no_header_key(info)
         ctx = info.context
@@ -258,7 +255,7 @@ class AuthMutation:
 
     @strawberry.mutation(
         description="Exchange a refresh token for a new pair; the old token stops working.",
-        permission_classes=[ANYONE],
+        permission_classes=[allow(EVERYONE)],
     )
     async def refresh_token(self, info: Ctx, input: RefreshTokenInput) -> AuthPayload | None:
         _no_header_key(info)
@@ -282,7 +279,7 @@ class AuthMutation:
         return AuthPayload(session=AuthSession.from_pair(result.pair), user_errors=[])
 
     @strawberry.mutation(
-        description="Sign out: the session's refresh tokens stop working.", permission_classes=[SIGNED_IN]
+        description="Sign out: the session's refresh tokens stop working.", permission_classes=[allow(PEOPLE)]
     )
     async def logout(self, info: Ctx, input: RefreshTokenInput) -> DonePayload | None:
         user_id = info.context.viewer.user_id
@@ -302,7 +299,7 @@ class AuthMutation:
 
     @strawberry.mutation(
         description="Send a password-reset link to the account's owner (never says if it exists).",
-        permission_classes=[ANYONE],
+        permission_classes=[allow(EVERYONE)],
     )
     async def request_password_reset(self, info: Ctx, input: RequestPasswordResetInput) -> DonePayload | None:
         ctx = info.context
@@ -332,7 +329,7 @@ class AuthMutation:
 
     @strawberry.mutation(
         description="Set a new password with a reset link's token; every session of the account ends.",
-        permission_classes=[ANYONE],
+        permission_classes=[allow(EVERYONE)],
     )
     async def reset_password(self, info: Ctx, input: ResetPasswordInput) -> DonePayload | None:
         async def write(session: AsyncSession, actor: Actor) -> Outcome[int]:
@@ -343,7 +340,9 @@ class AuthMutation:
         user_id, errors = await run_mutation(info, operation="resetPassword", input=input, write=write)
         return DonePayload(ok=user_id is not None, user_errors=errors)
 
-    @strawberry.mutation(description="End every session of a user (admins).", permission_classes=[ADMINS])
+    @strawberry.mutation(
+        description="End every session of a user (admins).", permission_classes=[allow(ADMINS)]
+    )
     async def revoke_user_sessions(
         self, info: Ctx, input: RevokeUserSessionsInput
     ) -> RevokeSessionsPayload | None:
@@ -372,7 +371,8 @@ class AuthMutation:
         return RevokeSessionsPayload(revoked_count=count, user_errors=errors)
 
     @strawberry.mutation(
-        description="Create an API key; its secret is shown once (admins).", permission_classes=[ADMINS]
+        description="Create an API key; its secret is shown once (admins).",
+        permission_classes=[allow(ADMINS)],
     )
     async def create_api_key(self, info: Ctx, input: CreateApiKeyInput) -> CreateApiKeyPayload | None:
         _no_header_key(info)
@@ -399,7 +399,9 @@ class AuthMutation:
             return CreateApiKeyPayload(api_key=None, key=None, user_errors=errors)
         return CreateApiKeyPayload(api_key=ApiKey.from_row(created.row), key=created.key, user_errors=[])
 
-    @strawberry.mutation(description="Revoke an API key at once (admins).", permission_classes=[ADMINS])
+    @strawberry.mutation(
+        description="Revoke an API key at once (admins).", permission_classes=[allow(ADMINS)]
+    )
     async def revoke_api_key(self, info: Ctx, input: ApiKeyIdInput) -> ApiKeyPayload | None:
         key_id = pk_of(input.id, "ApiKey")
         if key_id is None:

@@ -9,10 +9,9 @@ from typing import Any
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
-from strawberry.types import Info
 
-from core.context import RequestContext
-from core.viewer import Role
+from core.context import Ctx
+from core.policies import CAMPAIGN_WRITERS
 from models import campaigns as m
 from resolvers.audit import Actor
 from resolvers.campaigns import writes
@@ -20,9 +19,6 @@ from resolvers.outcomes import Outcome, ProblemCode
 from schema.campaigns.types import Campaign, CampaignType
 from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation
 from schema.permissions import allow
-
-Ctx = Info[RequestContext, None]
-CAMPAIGN_WRITERS = allow(Role.ADMIN, Role.MARKETER)
 
 
 @strawberry.input(description="A new campaign; it starts as a DRAFT.")
@@ -128,7 +124,9 @@ async def _transition(
 
 @strawberry.type
 class CampaignMutation:
-    @strawberry.mutation(description="Create a campaign as a DRAFT.", permission_classes=[CAMPAIGN_WRITERS])
+    @strawberry.mutation(
+        description="Create a campaign as a DRAFT.", permission_classes=[allow(CAMPAIGN_WRITERS)]
+    )
     async def create_campaign(self, info: Ctx, input: CreateCampaignInput) -> CampaignPayload | None:
         problems: list[UserError] = []
         data = _fields(input, problems)
@@ -144,7 +142,7 @@ class CampaignMutation:
         return _payload(row, errors)
 
     @strawberry.mutation(
-        description="Change a campaign that has not finished.", permission_classes=[CAMPAIGN_WRITERS]
+        description="Change a campaign that has not finished.", permission_classes=[allow(CAMPAIGN_WRITERS)]
     )
     async def update_campaign(self, info: Ctx, input: UpdateCampaignInput) -> CampaignPayload | None:
         campaign_id = pk_of(input.id, "Campaign")
@@ -166,35 +164,35 @@ class CampaignMutation:
         return _payload(row, errors)
 
     @strawberry.mutation(
-        description="DRAFT → SCHEDULED (starts in the future).", permission_classes=[CAMPAIGN_WRITERS]
+        description="DRAFT → SCHEDULED (starts in the future).", permission_classes=[allow(CAMPAIGN_WRITERS)]
     )
     async def schedule_campaign(self, info: Ctx, input: CampaignIdInput) -> CampaignPayload | None:
         return await _transition(info, input, m.CampaignStatus.SCHEDULED, "scheduleCampaign")
 
     @strawberry.mutation(
-        description="DRAFT, SCHEDULED or PAUSED → RUNNING.", permission_classes=[CAMPAIGN_WRITERS]
+        description="DRAFT, SCHEDULED or PAUSED → RUNNING.", permission_classes=[allow(CAMPAIGN_WRITERS)]
     )
     async def start_campaign(self, info: Ctx, input: CampaignIdInput) -> CampaignPayload | None:
         return await _transition(info, input, m.CampaignStatus.RUNNING, "startCampaign")
 
-    @strawberry.mutation(description="RUNNING → PAUSED.", permission_classes=[CAMPAIGN_WRITERS])
+    @strawberry.mutation(description="RUNNING → PAUSED.", permission_classes=[allow(CAMPAIGN_WRITERS)])
     async def pause_campaign(self, info: Ctx, input: CampaignIdInput) -> CampaignPayload | None:
         return await _transition(info, input, m.CampaignStatus.PAUSED, "pauseCampaign")
 
     @strawberry.mutation(
-        description="RUNNING or PAUSED → COMPLETED (final).", permission_classes=[CAMPAIGN_WRITERS]
+        description="RUNNING or PAUSED → COMPLETED (final).", permission_classes=[allow(CAMPAIGN_WRITERS)]
     )
     async def complete_campaign(self, info: Ctx, input: CampaignIdInput) -> CampaignPayload | None:
         return await _transition(info, input, m.CampaignStatus.COMPLETED, "completeCampaign")
 
     @strawberry.mutation(
-        description="DRAFT, SCHEDULED or COMPLETED → ARCHIVED.", permission_classes=[CAMPAIGN_WRITERS]
+        description="DRAFT, SCHEDULED or COMPLETED → ARCHIVED.", permission_classes=[allow(CAMPAIGN_WRITERS)]
     )
     async def archive_campaign(self, info: Ctx, input: CampaignIdInput) -> CampaignPayload | None:
         return await _transition(info, input, m.CampaignStatus.ARCHIVED, "archiveCampaign")
 
     @strawberry.mutation(
-        description="Delete a DRAFT (archive anything else).", permission_classes=[CAMPAIGN_WRITERS]
+        description="Delete a DRAFT (archive anything else).", permission_classes=[allow(CAMPAIGN_WRITERS)]
     )
     async def delete_campaign(self, info: Ctx, input: CampaignIdInput) -> DeleteCampaignPayload | None:
         campaign_id = pk_of(input.id, "Campaign")

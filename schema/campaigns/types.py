@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
-from strawberry.types import Info
 
-from core.context import RequestContext
-from core.viewer import STAFF, Role
+from core.context import Ctx
+from core.policies import CAMPAIGN_READERS, STAFF
 from loaders.analytics import (
     DailyMetricsByCampaignLoader,
     SegmentTotalsByCampaignLoader,
@@ -42,15 +41,12 @@ if TYPE_CHECKING:
     from schema.merchants.types import Merchant
     from schema.ml.types import CampaignOptimization
 
-CAMPAIGN_READERS = STAFF | {Role.MERCHANT, Role.SERVICE}
 
 CampaignStatus = strawberry.enum(
     m.CampaignStatus, description="Lifecycle: DRAFT → SCHEDULED → RUNNING ⇄ PAUSED → COMPLETED → ARCHIVED."
 )
 CampaignType = strawberry.enum(m.CampaignType, description="How the campaign reaches users.")
 CampaignSortField = strawberry.enum(campaign_resolvers.CampaignSort, description="Orders of a campaign list.")
-
-Ctx = Info[RequestContext, None]
 
 
 @type_policy(CAMPAIGN_READERS)

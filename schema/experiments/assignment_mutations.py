@@ -11,20 +11,16 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 from strawberry.scalars import JSON
-from strawberry.types import Info
 
-from core.context import RequestContext
-from core.viewer import STAFF, Role
+from core.context import Ctx
+from core.policies import ASSIGNERS, CONVERSION_RECORDERS
 from resolvers.audit import Actor
 from resolvers.experiments import assignment_writes as assignments
 from resolvers.outcomes import Outcome, ProblemCode
 from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation
 from schema.permissions import allow, type_policy
 
-Ctx = Info[RequestContext, None]
-ASSIGNERS = STAFF | {Role.CUSTOMER, Role.SERVICE}
 # Not customers: the mobile app must not be able to inflate the results of its own user.
-CONVERSION_RECORDERS = STAFF | {Role.SERVICE}
 
 
 def user_error(field: str, message: str, code: ProblemCode = ProblemCode.NOT_FOUND) -> list[UserError]:

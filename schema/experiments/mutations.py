@@ -10,10 +10,9 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 from strawberry.scalars import JSON
-from strawberry.types import Info
 
-from core.context import RequestContext
-from core.viewer import Role
+from core.context import Ctx
+from core.policies import EXPERIMENT_WRITERS, RESULT_RECOMPUTERS
 from models import experiments as m
 from resolvers.audit import Actor
 from resolvers.experiments import recompute, writes
@@ -25,9 +24,6 @@ from schema.experiments.types import Experiment
 from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation
 from schema.permissions import allow
 
-Ctx = Info[RequestContext, None]
-EXPERIMENT_WRITERS = allow(Role.ADMIN, Role.MARKETER)
-RESULT_RECOMPUTERS = allow(Role.ADMIN)
 S = m.ExperimentStatus
 
 
@@ -180,7 +176,7 @@ async def _transition(info: Ctx, input: ExperimentIdInput, target: S, name: str)
 class ExperimentMutation(ExperimentAssignmentMutation):
     @strawberry.mutation(
         description="Create an A/B test as a DRAFT, with its variants.",
-        permission_classes=[EXPERIMENT_WRITERS],
+        permission_classes=[allow(EXPERIMENT_WRITERS)],
     )
     async def create_experiment(self, info: Ctx, input: CreateExperimentInput) -> ExperimentPayload | None:
         errors: list[UserError] = []
@@ -198,7 +194,7 @@ class ExperimentMutation(ExperimentAssignmentMutation):
 
     @strawberry.mutation(
         description="Change an experiment: anything while a DRAFT; once started, names, texts and campaign.",
-        permission_classes=[EXPERIMENT_WRITERS],
+        permission_classes=[allow(EXPERIMENT_WRITERS)],
     )
     async def update_experiment(self, info: Ctx, input: UpdateExperimentInput) -> ExperimentPayload | None:
         experiment_id = pk_of(input.id, "Experiment")
@@ -221,34 +217,34 @@ class ExperimentMutation(ExperimentAssignmentMutation):
 
     @strawberry.mutation(
         description="DRAFT or PAUSED → RUNNING (a draft needs valid variants; its start becomes now).",
-        permission_classes=[EXPERIMENT_WRITERS],
+        permission_classes=[allow(EXPERIMENT_WRITERS)],
     )
     async def start_experiment(self, info: Ctx, input: ExperimentIdInput) -> ExperimentPayload | None:
         return await _transition(info, input, S.RUNNING, "startExperiment")
 
     @strawberry.mutation(
         description="RUNNING → PAUSED: no assignments or conversions until it runs again.",
-        permission_classes=[EXPERIMENT_WRITERS],
+        permission_classes=[allow(EXPERIMENT_WRITERS)],
     )
     async def pause_experiment(self, info: Ctx, input: ExperimentIdInput) -> ExperimentPayload | None:
         return await _transition(info, input, S.PAUSED, "pauseExperiment")
 
     @strawberry.mutation(
         description="RUNNING or PAUSED → COMPLETED (final): stores the results snapshot it is read with.",
-        permission_classes=[EXPERIMENT_WRITERS],
+        permission_classes=[allow(EXPERIMENT_WRITERS)],
     )
     async def complete_experiment(self, info: Ctx, input: ExperimentIdInput) -> ExperimentPayload | None:
         return await _transition(info, input, S.COMPLETED, "completeExperiment")
 
     @strawberry.mutation(
-        description="DRAFT or COMPLETED → ARCHIVED (final).", permission_classes=[EXPERIMENT_WRITERS]
+        description="DRAFT or COMPLETED → ARCHIVED (final).", permission_classes=[allow(EXPERIMENT_WRITERS)]
     )
     async def archive_experiment(self, info: Ctx, input: ExperimentIdInput) -> ExperimentPayload | None:
         return await _transition(info, input, S.ARCHIVED, "archiveExperiment")
 
     @strawberry.mutation(
         description="Store an experiment's live results (the read API's statistics) as its snapshot.",
-        permission_classes=[RESULT_RECOMPUTERS],
+        permission_classes=[allow(RESULT_RECOMPUTERS)],
     )
     async def recompute_experiment_results(
         self, info: Ctx, input: ExperimentIdInput

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import strawberry
 
-from core.viewer import STAFF
+from core.policies import STAFF
 from resolvers.experiments import reads as experiment_resolvers
 from resolvers.experiments import statistics
 from schema.permissions import allow, type_policy

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
-from strawberry.types import Info
 
-from core.context import RequestContext
+from core.context import Ctx
 from core.errors import BadUserInput
-from core.viewer import STAFF, Role
+from core.policies import ASSIGNMENT_READERS, STAFF
+from core.viewer import Role
 from loaders.experiments import (
     AssignedUsersByExperimentLoader,
     AssignmentsByUserLoader,
@@ -29,9 +29,7 @@ from schema.permissions import allow, type_policy
 if TYPE_CHECKING:
     from schema.campaigns.types import Campaign
 
-Ctx = Info[RequestContext, None]
 # Anyone with an account has assignments of their own; only staff see the experiments themselves.
-ASSIGNMENT_READERS = STAFF | {Role.MERCHANT, Role.CUSTOMER}
 
 ExperimentStatus = strawberry.enum(m.ExperimentStatus, description="Lifecycle of an A/B test.")
 

@@ -7,10 +7,10 @@ import datetime as dt
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
-from strawberry.types import Info
 
-from core.context import RequestContext
-from core.viewer import STAFF, Role
+from core.context import Ctx
+from core.policies import STAFF
+from core.viewer import Role
 from loaders.flags import AuditCountByFlagLoader, AuditEntriesByFlagLoader, FlagAuditEntryByIdLoader
 from models import flags as m
 from resolvers.flags import reads as flag_resolvers
@@ -19,7 +19,6 @@ from schema.connections import Connection, connection
 from schema.nodes import resolve_visible
 from schema.permissions import allow, type_policy
 
-Ctx = Info[RequestContext, None]
 FlagAuditAction = strawberry.enum(m.FlagAuditAction, description="Kind of change made to a flag.")
 
 

@@ -7,7 +7,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from core.errors import BadUserInput
-from core.viewer import EVERYONE
+from core.policies import EVERYONE
 from models.flags import AppType as AppTypeEnum
 from resolvers.flags import evaluation as rules
 from schema.permissions import type_policy

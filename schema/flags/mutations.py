@@ -13,10 +13,9 @@ from typing import Any
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
-from strawberry.types import Info
 
-from core.context import RequestContext
-from core.viewer import Role
+from core.context import Ctx
+from core.policies import FLAG_WRITERS
 from models import flags as m
 from resolvers.audit import Actor
 from resolvers.flags import variant_writes, writes
@@ -24,9 +23,6 @@ from resolvers.outcomes import Outcome, Problem, ProblemCode
 from schema.flags.types import FeatureFlag, FlagCategory, FlagRollout, FlagType
 from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation
 from schema.permissions import allow
-
-Ctx = Info[RequestContext, None]
-FLAG_WRITERS = allow(Role.ADMIN, Role.MARKETER)
 
 ID_DESCRIPTION = "The flag, by global id (or give `key`)."
 KEY_DESCRIPTION = "The flag, by key (or give `id`)."
@@ -264,7 +260,7 @@ def _spec(data: FlagVariantInput | AddFlagVariantInput) -> variant_writes.Varian
 
 @strawberry.type
 class FlagMutation:
-    @strawberry.mutation(description="Create a feature flag.", permission_classes=[FLAG_WRITERS])
+    @strawberry.mutation(description="Create a feature flag.", permission_classes=[allow(FLAG_WRITERS)])
     async def create_flag(self, info: Ctx, input: CreateFlagInput) -> FlagPayload | None:
         data = writes.NewFlag(
             key=input.key,
@@ -287,7 +283,7 @@ class FlagMutation:
 
     @strawberry.mutation(
         description="Change a flag's name, description, category, type or owner.",
-        permission_classes=[FLAG_WRITERS],
+        permission_classes=[allow(FLAG_WRITERS)],
     )
     async def update_flag(self, info: Ctx, input: UpdateFlagInput) -> FlagPayload | None:
         changes = writes.FlagChanges(
@@ -308,7 +304,7 @@ class FlagMutation:
 
     @strawberry.mutation(
         description="The kill switch: turn a flag on or off for everyone; the next evaluation sees it.",
-        permission_classes=[FLAG_WRITERS],
+        permission_classes=[allow(FLAG_WRITERS)],
     )
     async def toggle_flag(self, info: Ctx, input: ToggleFlagInput) -> FlagPayload | None:
         return await _flag_payload(
@@ -321,7 +317,7 @@ class FlagMutation:
         )
 
     @strawberry.mutation(
-        description="Set the share of users (0-100) who get a flag.", permission_classes=[FLAG_WRITERS]
+        description="Set the share of users (0-100) who get a flag.", permission_classes=[allow(FLAG_WRITERS)]
     )
     async def set_flag_rollout(self, info: Ctx, input: SetFlagRolloutInput) -> FlagPayload | None:
         return await _flag_payload(
@@ -339,7 +335,7 @@ class FlagMutation:
 
     @strawberry.mutation(
         description="Delete a flag and its variants; its audit trail stays.",
-        permission_classes=[FLAG_WRITERS],
+        permission_classes=[allow(FLAG_WRITERS)],
     )
     async def delete_flag(self, info: Ctx, input: DeleteFlagInput) -> DeleteFlagPayload | None:
         ref = _target(input.id, input.key, "id", "key")
@@ -360,7 +356,7 @@ class FlagMutation:
 
     @strawberry.mutation(
         description="Add one variant to a segment of a flag (see AddFlagVariantInput).",
-        permission_classes=[FLAG_WRITERS],
+        permission_classes=[allow(FLAG_WRITERS)],
     )
     async def add_flag_variant(self, info: Ctx, input: AddFlagVariantInput) -> FlagVariantsPayload | None:
         return await _variants_payload(
@@ -379,7 +375,7 @@ class FlagMutation:
 
     @strawberry.mutation(
         description="Change one variant of a flag (see UpdateFlagVariantInput).",
-        permission_classes=[FLAG_WRITERS],
+        permission_classes=[allow(FLAG_WRITERS)],
     )
     async def update_flag_variant(
         self, info: Ctx, input: UpdateFlagVariantInput
@@ -404,7 +400,7 @@ class FlagMutation:
 
     @strawberry.mutation(
         description="Remove one variant of a flag (see RemoveFlagVariantInput).",
-        permission_classes=[FLAG_WRITERS],
+        permission_classes=[allow(FLAG_WRITERS)],
     )
     async def remove_flag_variant(
         self, info: Ctx, input: RemoveFlagVariantInput
@@ -425,7 +421,7 @@ class FlagMutation:
 
     @strawberry.mutation(
         description="Replace all the variants of one segment of a flag at once (the way to change weights).",
-        permission_classes=[FLAG_WRITERS],
+        permission_classes=[allow(FLAG_WRITERS)],
     )
     async def set_flag_variants(self, info: Ctx, input: SetFlagVariantsInput) -> FlagVariantsPayload | None:
         return await _variants_payload(

@@ -8,10 +8,9 @@ from typing import Annotated
 
 import strawberry
 from strawberry import relay
-from strawberry.types import Info
 
-from core.context import RequestContext
-from core.viewer import EVERYONE, STAFF
+from core.context import Ctx
+from core.policies import EVERYONE, STAFF
 from loaders.flags import FeatureFlagByIdLoader, RolloutsByFlagLoader
 from models import flags as m
 from resolvers.flags import evaluation as rules
@@ -32,7 +31,6 @@ from schema.flags.usage_types import (
 from schema.nodes import resolve_visible
 from schema.permissions import allow, type_policy
 
-Ctx = Info[RequestContext, None]
 FlagCategory = strawberry.enum(m.FlagCategory, description="Area of the product a flag belongs to.")
 FlagType = strawberry.enum(m.FlagType, description="Purpose of a flag; it sets the flag's expected lifetime.")
 

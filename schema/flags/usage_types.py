@@ -5,18 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import strawberry
-from strawberry.types import Info
 
-from core.context import RequestContext
-from core.viewer import STAFF, Role
+from core.context import Ctx
+from core.policies import FLAG_ANALYTICS_READERS
 from loaders.flags import DailyUsageByFlagLoader, UsageTotals, UsageTotalsByFlagLoader
 from models.flags import FlagDailyAnalytics
 from resolvers.rates import ratio
 from schema.permissions import allow, type_policy
 
-Ctx = Info[RequestContext, None]
 # Staff, and internal services (which see flag keys and usage, not flag configuration).
-FLAG_ANALYTICS_READERS = STAFF | {Role.SERVICE}
 
 
 @type_policy(FLAG_ANALYTICS_READERS)

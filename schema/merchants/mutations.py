@@ -11,10 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 from strawberry.scalars import JSON
-from strawberry.types import Info
 
-from core.context import RequestContext
-from core.viewer import Role
+from core.context import Ctx
+from core.policies import MERCHANT_WRITERS
 from loaders.merchants import MerchantByIdLoader
 from models import merchants as m
 from resolvers.audit import Actor
@@ -24,8 +23,6 @@ from schema.merchants.types import Merchant, MerchantCategory, Partnership, Part
 from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation
 from schema.permissions import allow
 
-Ctx = Info[RequestContext, None]
-MERCHANT_WRITERS = allow(Role.ADMIN)
 Write = Callable[[AsyncSession, Actor], Awaitable[Outcome[Any]]]
 
 CODE = "Natural key used by partners and processors: unique, up to 50 letters, digits, '.', '_', '-'."
@@ -205,7 +202,9 @@ async def _partnership_reread(session: AsyncSession, ref: dict[str, Any]) -> m.P
 
 @strawberry.type
 class MerchantMutation:
-    @strawberry.mutation(description="Create a merchant (admins).", permission_classes=[MERCHANT_WRITERS])
+    @strawberry.mutation(
+        description="Create a merchant (admins).", permission_classes=[allow(MERCHANT_WRITERS)]
+    )
     async def create_merchant(self, info: Ctx, input: CreateMerchantInput) -> MerchantPayload | None:
         errors: list[UserError] = []
         data = _merchant_fields(input, errors)
@@ -217,7 +216,9 @@ class MerchantMutation:
 
         return await _merchant(info, "createMerchant", input, write)
 
-    @strawberry.mutation(description="Change a merchant (admins).", permission_classes=[MERCHANT_WRITERS])
+    @strawberry.mutation(
+        description="Change a merchant (admins).", permission_classes=[allow(MERCHANT_WRITERS)]
+    )
     async def update_merchant(self, info: Ctx, input: UpdateMerchantInput) -> MerchantPayload | None:
         merchant_id = pk_of(input.id, "Merchant")
         errors: list[UserError] = [] if merchant_id is not None else _not("id", "Merchant")
@@ -234,7 +235,7 @@ class MerchantMutation:
 
     @strawberry.mutation(
         description="Take a merchant out of the programme (merchants are never deleted; admins).",
-        permission_classes=[MERCHANT_WRITERS],
+        permission_classes=[allow(MERCHANT_WRITERS)],
     )
     async def deactivate_merchant(self, info: Ctx, input: DeactivateMerchantInput) -> MerchantPayload | None:
         merchant_id = pk_of(input.id, "Merchant")
@@ -247,7 +248,7 @@ class MerchantMutation:
         return await _merchant(info, "deactivateMerchant", input, write)
 
     @strawberry.mutation(
-        description="Create a merchant category (admins).", permission_classes=[MERCHANT_WRITERS]
+        description="Create a merchant category (admins).", permission_classes=[allow(MERCHANT_WRITERS)]
     )
     async def create_merchant_category(
         self, info: Ctx, input: CreateMerchantCategoryInput
@@ -261,7 +262,7 @@ class MerchantMutation:
 
     @strawberry.mutation(
         description="Change a merchant category, or retire it with isActive: false (admins).",
-        permission_classes=[MERCHANT_WRITERS],
+        permission_classes=[allow(MERCHANT_WRITERS)],
     )
     async def update_merchant_category(
         self, info: Ctx, input: UpdateMerchantCategoryInput
@@ -280,7 +281,7 @@ class MerchantMutation:
 
     @strawberry.mutation(
         description="Set a merchant's partnership terms, creating them if needed (admins).",
-        permission_classes=[MERCHANT_WRITERS],
+        permission_classes=[allow(MERCHANT_WRITERS)],
     )
     async def set_partnership(self, info: Ctx, input: SetPartnershipInput) -> PartnershipPayload | None:
         merchant_id = pk_of(input.merchant_id, "Merchant")

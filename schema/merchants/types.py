@@ -8,20 +8,16 @@ from decimal import Decimal
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
-from strawberry.types import Info
 
-from core.context import RequestContext
+from core.context import Ctx
 from core.errors import BadUserInput
-from core.viewer import EVERYONE, STAFF, Role
+from core.policies import EVERYONE, PARTNERSHIP_READERS
 from loaders.merchants import MerchantByIdLoader, MerchantCategoryByIdLoader, PartnershipByMerchantLoader
 from models import merchants as m
 from resolvers.merchants import reads as merchant_resolvers
 from schema.connections import Connection, page_request, paged
 from schema.nodes import resolve_visible
 from schema.permissions import allow, type_policy
-
-Ctx = Info[RequestContext, None]
-PARTNERSHIP_READERS = STAFF | {Role.MERCHANT}
 
 MerchantSortField = strawberry.enum(merchant_resolvers.MerchantSort, description="Orders of a merchant list.")
 PartnershipType = strawberry.enum(m.PartnershipType, description="Tier of a merchant partnership.")

@@ -9,10 +9,9 @@ from typing import Any
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
-from strawberry.types import Info
 
-from core.context import RequestContext
-from core.viewer import Role
+from core.context import Ctx
+from core.policies import ML_ADVISERS, ML_PIPELINE
 from models import ml as m
 from resolvers.audit import Actor
 from resolvers.ml import writes
@@ -21,9 +20,6 @@ from schema.ml.types import CampaignOptimization, Effort, MlModel, ModelType, Re
 from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation
 from schema.permissions import allow
 
-Ctx = Info[RequestContext, None]
-PIPELINE = allow(Role.SERVICE, Role.ADMIN)
-ADVISERS = allow(Role.MARKETER, Role.ADMIN)
 SCORE = "0 to 1."
 BATCH = (
     f"Up to {writes.MAX_BATCH} rows. All are checked and written together, or none is: problems name "
@@ -180,7 +176,7 @@ async def _optimization_payload(
 class MlMutation:
     @strawberry.mutation(
         description="Register a trained model version, optionally activating it (ML service, admins).",
-        permission_classes=[PIPELINE],
+        permission_classes=[allow(ML_PIPELINE)],
     )
     async def upload_model_version(self, info: Ctx, input: UploadModelVersionInput) -> MlModelPayload | None:
         data = writes.ModelFields(
@@ -207,7 +203,7 @@ class MlMutation:
 
     @strawberry.mutation(
         description="Make a model version the active one of its type (ML service, admins).",
-        permission_classes=[PIPELINE],
+        permission_classes=[allow(ML_PIPELINE)],
     )
     async def activate_model_version(
         self, info: Ctx, input: ActivateModelVersionInput
@@ -223,7 +219,7 @@ class MlMutation:
 
     @strawberry.mutation(
         description="Store user-merchant affinities, all or none (ML service, admins).",
-        permission_classes=[PIPELINE],
+        permission_classes=[allow(ML_PIPELINE)],
     )
     async def upsert_merchant_affinities(
         self, info: Ctx, input: UpsertMerchantAffinitiesInput
@@ -248,7 +244,7 @@ class MlMutation:
 
     @strawberry.mutation(
         description="Store best send times per user, all or none (ML service, admins).",
-        permission_classes=[PIPELINE],
+        permission_classes=[allow(ML_PIPELINE)],
     )
     async def upsert_optimal_send_times(
         self, info: Ctx, input: UpsertOptimalSendTimesInput
@@ -274,7 +270,7 @@ class MlMutation:
 
     @strawberry.mutation(
         description="Record a recommendation for a campaign (marketers, admins).",
-        permission_classes=[ADVISERS],
+        permission_classes=[allow(ML_ADVISERS)],
     )
     async def create_campaign_optimization(
         self, info: Ctx, input: CreateCampaignOptimizationInput
@@ -304,7 +300,7 @@ class MlMutation:
     @strawberry.mutation(
         description="Mark a recommendation implemented; already implemented ones are returned unchanged "
         "(marketers, admins).",
-        permission_classes=[ADVISERS],
+        permission_classes=[allow(ML_ADVISERS)],
     )
     async def mark_optimization_implemented(
         self, info: Ctx, input: MarkOptimizationImplementedInput

@@ -8,7 +8,8 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from core.viewer import STAFF, Role
+from core.policies import STAFF
+from core.viewer import Role
 from loaders.ml import CampaignOptimizationByIdLoader, MlModelByIdLoader
 from models import ml as m
 from schema.nodes import resolve_visible

@@ -6,13 +6,12 @@ import datetime as dt
 
 import strawberry
 
-from core.viewer import STAFF, Role
+from core.policies import INSIGHT_READERS
 from models import ml
 from schema.merchants.types import Merchant
 from schema.permissions import allow, type_policy
 
 # Staff use them for targeting; the customer sees their own in the app.
-INSIGHT_READERS = STAFF | {Role.CUSTOMER}
 
 
 @type_policy(INSIGHT_READERS)

@@ -14,11 +14,10 @@ from typing import Any
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
-from strawberry.types import Info
 
-from core.context import RequestContext
+from core.context import Ctx
 from core.errors import Forbidden
-from core.viewer import Role
+from core.policies import CUSTOMERS, PEOPLE
 from models import users as m
 from resolvers.audit import Actor
 from resolvers.outcomes import Outcome, ProblemCode
@@ -27,12 +26,8 @@ from resolvers.users import writes as user_writes
 from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation
 from schema.permissions import allow
 from schema.users.transaction_mutations import TransactionMutation
-from schema.users.types import WITH_ACCOUNT, User
+from schema.users.types import User
 from schema.users.wallet_types import Account, AccountKind, RewardEntry
-
-Ctx = Info[RequestContext, None]
-PROFILE_EDITORS = allow(WITH_ACCOUNT)
-CUSTOMERS = allow(Role.CUSTOMER)
 
 
 def _own_user_id(info: Ctx) -> int:
@@ -98,7 +93,7 @@ class AccountPayload:
 class RedeemRewardsPayload:
     entry: RewardEntry | None = strawberry.field(description="The ledger entry (negative points).")
     balance: int | None = strawberry.field(
-        description="Your points balance after the redemption.", permission_classes=[CUSTOMERS]
+        description="Your points balance after the redemption.", permission_classes=[allow(CUSTOMERS)]
     )
     user_errors: list[UserError] = strawberry.field(description="Problems with the input; empty on success.")
 
@@ -134,7 +129,7 @@ async def _reread_erasure(session: AsyncSession, ref: dict[str, Any]) -> erasure
 @strawberry.type
 class UserMutation(TransactionMutation):
     @strawberry.mutation(
-        description="Change your own name, email or phone.", permission_classes=[PROFILE_EDITORS]
+        description="Change your own name, email or phone.", permission_classes=[allow(PEOPLE)]
     )
     async def update_my_profile(
         self, info: Ctx, input: UpdateMyProfileInput
@@ -153,7 +148,7 @@ class UserMutation(TransactionMutation):
         return UpdateMyProfilePayload(user=None if row is None else User.from_row(row), user_errors=errors)
 
     @strawberry.mutation(
-        description="Link a payment account to your profile.", permission_classes=[CUSTOMERS]
+        description="Link a payment account to your profile.", permission_classes=[allow(CUSTOMERS)]
     )
     async def link_account(self, info: Ctx, input: LinkAccountInput) -> AccountPayload | None:
         user_id = _own_user_id(info)
@@ -174,7 +169,7 @@ class UserMutation(TransactionMutation):
 
     @strawberry.mutation(
         description="Unlink one of your accounts; its transactions stay in your history.",
-        permission_classes=[CUSTOMERS],
+        permission_classes=[allow(CUSTOMERS)],
     )
     async def unlink_account(self, info: Ctx, input: UnlinkAccountInput) -> AccountPayload | None:
         user_id = _own_user_id(info)
@@ -195,7 +190,7 @@ class UserMutation(TransactionMutation):
 
     @strawberry.mutation(
         description="Spend reward points; refused (INSUFFICIENT_BALANCE) when the balance does not cover it.",
-        permission_classes=[CUSTOMERS],
+        permission_classes=[allow(CUSTOMERS)],
     )
     async def redeem_rewards(self, info: Ctx, input: RedeemRewardsInput) -> RedeemRewardsPayload | None:
         user_id = _own_user_id(info)
@@ -222,7 +217,7 @@ class UserMutation(TransactionMutation):
             "Erase your account (GDPR): personal data is removed everywhere, sign-ins are revoked, "
             "anonymised transactions and points history are kept."
         ),
-        permission_classes=[CUSTOMERS],
+        permission_classes=[allow(CUSTOMERS)],
     )
     async def delete_my_account(
         self, info: Ctx, input: DeleteMyAccountInput

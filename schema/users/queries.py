@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import strawberry
 from strawberry import relay
-from strawberry.types import Info
 
-from core.context import RequestContext
+from core.context import Ctx
+from core.policies import OWNER_READERS, PEOPLE
 from core.viewer import Role
 from loaders.users import UserByIdLoader
 from resolvers.users import reads as user_resolvers
 from schema.connections import Connection, page_request, paged
 from schema.permissions import allow
-from schema.users.types import WITH_ACCOUNT, LoyaltyTier, User
-from schema.users.wallet_types import OWNER_READERS
+from schema.users.types import LoyaltyTier, User
 
-Ctx = Info[RequestContext, None]
 UserSortField = strawberry.enum(user_resolvers.UserSort, description="Orders of a user list.")
 
 
@@ -39,7 +37,7 @@ class UserSortInput:
 class UserQuery:
     @strawberry.field(
         description="The signed-in person (the mobile app's viewer).",
-        permission_classes=[allow(WITH_ACCOUNT)],
+        permission_classes=[allow(PEOPLE)],
     )
     async def me(self, info: Ctx) -> User | None:
         ctx = info.context

@@ -14,10 +14,9 @@ from typing import Any
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
-from strawberry.types import Info
 
-from core.context import RequestContext
-from core.viewer import Role
+from core.context import Ctx
+from core.policies import OWNER_READERS, TRANSACTION_RECORDERS
 from models import users as m
 from resolvers.audit import Actor
 from resolvers.outcomes import Outcome, ProblemCode
@@ -25,15 +24,11 @@ from resolvers.users import transaction_writes as writes
 from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation
 from schema.permissions import allow
 from schema.users.wallet_types import (
-    OWNER_READERS,
     RewardEntry,
     Transaction,
     TransactionCategory,
     TransactionStatus,
 )
-
-Ctx = Info[RequestContext, None]
-RECORDERS = allow(Role.SERVICE, Role.ADMIN)
 
 
 @strawberry.input(description="A card transaction as the processor reports it.")
@@ -124,7 +119,7 @@ class TransactionMutation:
             "Record a card transaction (the processor): idempotent by its reference; a POSTED one earns "
             "points (amount × tier multiplier, plus a running cashback campaign's bonus at the merchant)."
         ),
-        permission_classes=[RECORDERS],
+        permission_classes=[allow(TRANSACTION_RECORDERS)],
     )
     async def record_transaction(
         self, info: Ctx, input: RecordTransactionInput

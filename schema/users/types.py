@@ -7,10 +7,9 @@ from typing import Annotated
 
 import strawberry
 from strawberry import relay
-from strawberry.types import Info
 
-from core.context import RequestContext
-from core.viewer import STAFF, Role
+from core.context import Ctx
+from core.policies import INSIGHT_READERS, OWNER_READERS, PEOPLE
 from loaders import users as loaders
 from models import users as m
 from resolvers.users import reads as user_resolvers
@@ -18,9 +17,8 @@ from schema.connections import Connection, connection, page_request
 from schema.merchants.types import Merchant
 from schema.nodes import resolve_visible
 from schema.permissions import allow, type_policy
-from schema.users.insight_types import INSIGHT_READERS, MerchantRecommendation, OptimalSendTime
+from schema.users.insight_types import MerchantRecommendation, OptimalSendTime
 from schema.users.wallet_types import (
-    OWNER_READERS,
     Account,
     RewardEntry,
     Transaction,
@@ -28,15 +26,13 @@ from schema.users.wallet_types import (
     transaction_filter_of,
 )
 
-Ctx = Info[RequestContext, None]
 # Whoever has a user account reaches their own User (through `me`); admins reach everyone's.
-WITH_ACCOUNT = STAFF | {Role.MERCHANT, Role.CUSTOMER}
 
-UserRole = strawberry.enum(m.Role, name="UserRole", description="What a person does on the platform.")
+UserRole = strawberry.enum(m.UserRole, name="UserRole", description="What a person does on the platform.")
 LoyaltyTier = strawberry.enum(m.LoyaltyTier, description="Loyalty programme tier.")
 
 
-@type_policy(WITH_ACCOUNT)
+@type_policy(PEOPLE)
 @strawberry.federation.type(keys=["id"], description="A person: a mobile-app customer or a member of staff.")
 class User(relay.Node):
     id: relay.NodeID[int]
@@ -64,7 +60,7 @@ class User(relay.Node):
             name=row.name,
             email=row.email,
             phone=row.phone,
-            role=m.Role(row.role),
+            role=m.UserRole(row.role),
             loyalty_tier=m.LoyaltyTier(row.loyalty_tier),
             reward_points=row.reward_points,
             created_at=row.created_at,

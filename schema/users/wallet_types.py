@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
-from strawberry.types import Info
 
-from core.context import RequestContext
+from core.context import Ctx
+from core.policies import OWNER_READERS
 from core.viewer import Role
 from loaders import users as loaders
 from loaders.campaigns import CampaignByIdLoader
@@ -28,9 +28,7 @@ from schema.permissions import allow, type_policy
 if TYPE_CHECKING:
     from schema.campaigns.types import Campaign
 
-Ctx = Info[RequestContext, None]
 # A person's data: PII, balances, accounts, transactions, rewards.
-OWNER_READERS = frozenset({Role.ADMIN, Role.CUSTOMER})
 
 AccountKind = strawberry.enum(m.AccountKind, description="Kind of payment account.")
 AccountStatus = strawberry.enum(m.AccountStatus, description="Whether an account can be used.")

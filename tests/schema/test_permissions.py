@@ -84,7 +84,7 @@ def _policy_roles(field: GraphQLField) -> frozenset[object]:
 
 def _non_null_guarded() -> list[str]:
     """Fields some role may be refused, typed non-null: their null would swallow the parent."""
-    from core.viewer import EVERYONE
+    from core.policies import EVERYONE
 
     return [
         f"{t.name}.{name}"
