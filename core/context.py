@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -83,6 +84,11 @@ class RequestContext:
         if self.write_sessionmaker is not None and self.session is None:
             self.sessionmaker = self.write_sessionmaker
         self._loaders.clear()
+
+    def on_session(self, session: AsyncSession) -> RequestContext:
+        """This request's context with every read on `session` and fresh loaders: a mutation's
+        payload, read inside its transaction, sees what the transaction wrote."""
+        return dataclasses.replace(self, session=session, _loaders={}, _session_lock=asyncio.Lock())
 
     @property
     def idempotency_scope(self) -> str:

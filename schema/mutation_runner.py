@@ -1,12 +1,16 @@
 """The conventions every mutation follows: one transaction, typed userErrors, idempotent retries.
 
-    value, errors = await run_mutation(info, operation="createCampaign", input=input, write=..., reread=...)
+    value, errors = await run_mutation(
+        info, operation="createCampaign", input=input,
+        write=partial(writes.create_campaign, data=data), reread=by_id(CampaignByIdLoader),
+    )
 
-`write(session, actor)` does the work in the mutation's transaction and returns an Outcome; problems
-roll the transaction back (nothing is written) and come back as `userErrors`. With an idempotency key
-(the `idempotencyKey` input field, or the Idempotency-Key header for a one-mutation request) a retry
-with the same input does not write again: it gets the stored response (header) or, from the
-`reread(session, ref)` of what was written, the same answer rebuilt by reading.
+`write(session=..., actor=...)` is a resolvers function doing the work in the mutation's transaction;
+it returns an Outcome, and problems roll the transaction back (nothing is written) and come back as
+`userErrors`. The schema never holds the session: it names the function and its arguments. With an
+idempotency key (the `idempotencyKey` input field, or the Idempotency-Key header for a one-mutation
+request) a retry with the same input does not write again: it gets the stored response (header) or
+the same answer rebuilt by `reread(context, ref)`, whose loaders run on the mutation's own session.
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ from typing import Any, TypeVar
 
 import strawberry
 from graphql import OperationDefinitionNode
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
+from core.context import RequestContext
 from core.errors import BadUserInput
 from core.policies import EVERYONE
 from resolvers import idempotency
@@ -29,6 +33,8 @@ from schema.extensions.conventions import REQUEST_OPERATION
 from schema.permissions import type_policy
 
 T = TypeVar("T")
+# Rebuilds a replayed mutation's value from the reference its write stored (`Outcome.ref`).
+Reread = Callable[[RequestContext, dict[str, Any]], Awaitable[T | None]]
 
 UserErrorCode = strawberry.enum(ProblemCode, name="UserErrorCode", description="Why an input was refused.")
 
@@ -94,8 +100,8 @@ async def run_mutation(
     *,
     operation: str,
     input: Any,
-    write: Callable[[AsyncSession, Actor], Awaitable[Outcome[T]]],
-    reread: Callable[[AsyncSession, dict[str, Any]], Awaitable[T | None]] | None = None,
+    write: Callable[..., Awaitable[Outcome[T]]],
+    reread: Reread[T] | None = None,
 ) -> tuple[T | None, list[UserError]]:
     """Run `write` in one transaction with the API's conventions; returns (value, userErrors)."""
     ctx = info.context
@@ -114,9 +120,9 @@ async def run_mutation(
                 )
             if claim is not None and claim.replayed:
                 ref = claim.replay_ref or {}
-                value = await reread(session, ref) if reread is not None and ref else None
+                value = await reread(ctx.on_session(session), ref) if reread is not None and ref else None
                 return value, []
-            outcome = await write(session, actor)
+            outcome = await write(session=session, actor=actor)
             if not outcome.ok:
                 raise _Refused(outcome.problems)
             if claim is not None:
@@ -126,6 +132,20 @@ async def run_mutation(
             return outcome.value, []
     except _Refused as refused:
         return None, [UserError.from_problem(p) for p in refused.problems]
+
+
+def by_id(loader: Callable[[RequestContext], Any]) -> Reread[Any]:
+    """A reread through the domain's `…ByIdLoader`, from the id the write stored."""
+
+    async def reread(context: RequestContext, ref: dict[str, Any]) -> Any:
+        return await context.loader(loader).load(int(ref["id"]))
+
+    return reread
+
+
+async def stored_id(context: RequestContext, ref: dict[str, Any]) -> int:
+    """A reread for mutations whose value is the id they wrote (deletions, counts)."""
+    return int(ref["id"])
 
 
 def pk_of(gid: Any, type_name: str) -> int | None:

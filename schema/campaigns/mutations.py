@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from core.context import Ctx
 from core.policies import CAMPAIGN_WRITERS
+from loaders.campaigns import CampaignByIdLoader
 from models import campaigns as m
-from resolvers.audit import Actor
 from resolvers.campaigns import writes
-from resolvers.outcomes import Outcome, ProblemCode
+from resolvers.outcomes import ProblemCode
 from schema.campaigns.types import Campaign, CampaignType
-from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation
+from schema.mutation_runner import (
+    IDEMPOTENCY_KEY_DESCRIPTION,
+    UserError,
+    by_id,
+    pk_of,
+    run_mutation,
+    stored_id,
+)
 from schema.permissions import allow
+
+# Campaign writers are staff, whose campaign visibility is unfiltered: the loader finds what was written.
+REREAD = by_id(CampaignByIdLoader)
 
 
 @strawberry.input(description="A new campaign; it starts as a DRAFT.")
@@ -91,10 +101,6 @@ def _fields(data: Any, problems: list[UserError]) -> writes.CampaignFields:
     )
 
 
-async def _reread(session: AsyncSession, ref: dict[str, Any]) -> m.Campaign | None:
-    return await session.get(m.Campaign, ref["id"])
-
-
 def _payload(row: m.Campaign | None, errors: list[UserError]) -> CampaignPayload:
     return CampaignPayload(campaign=None if row is None else Campaign.from_row(row), user_errors=errors)
 
@@ -113,12 +119,10 @@ async def _transition(
     if campaign_id is None:
         return _missing()
 
-    async def write(session: AsyncSession, actor: Actor) -> Outcome[m.Campaign]:
-        return await writes.transition_campaign(
-            session=session, actor=actor, campaign_id=campaign_id, target=target, now=dt.datetime.now(dt.UTC)
-        )
-
-    row, errors = await run_mutation(info, operation=name, input=input, write=write, reread=_reread)
+    write = partial(
+        writes.transition_campaign, campaign_id=campaign_id, target=target, now=dt.datetime.now(dt.UTC)
+    )
+    row, errors = await run_mutation(info, operation=name, input=input, write=write, reread=REREAD)
     return _payload(row, errors)
 
 
@@ -133,11 +137,9 @@ class CampaignMutation:
         if problems:
             return _payload(None, problems)
 
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[m.Campaign]:
-            return await writes.create_campaign(session=session, actor=actor, data=data)
-
+        write = partial(writes.create_campaign, data=data)
         row, errors = await run_mutation(
-            info, operation="createCampaign", input=input, write=write, reread=_reread
+            info, operation="createCampaign", input=input, write=write, reread=REREAD
         )
         return _payload(row, errors)
 
@@ -153,13 +155,9 @@ class CampaignMutation:
         if problems:
             return _payload(None, problems)
 
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[m.Campaign]:
-            return await writes.update_campaign(
-                session=session, actor=actor, campaign_id=campaign_id, data=data
-            )
-
+        write = partial(writes.update_campaign, campaign_id=campaign_id, data=data)
         row, errors = await run_mutation(
-            info, operation="updateCampaign", input=input, write=write, reread=_reread
+            info, operation="updateCampaign", input=input, write=write, reread=REREAD
         )
         return _payload(row, errors)
 
@@ -199,14 +197,9 @@ class CampaignMutation:
         if campaign_id is None:
             return DeleteCampaignPayload(deleted_campaign_id=None, user_errors=_missing().user_errors)
 
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[int]:
-            return await writes.delete_campaign(session=session, actor=actor, campaign_id=campaign_id)
-
-        async def reread(session: AsyncSession, ref: dict[str, Any]) -> int | None:
-            return int(ref["id"])
-
+        write = partial(writes.delete_campaign, campaign_id=campaign_id)
         deleted, errors = await run_mutation(
-            info, operation="deleteCampaign", input=input, write=write, reread=reread
+            info, operation="deleteCampaign", input=input, write=write, reread=stored_id
         )
         gid = None if deleted is None else relay.GlobalID("Campaign", str(deleted))
         return DeleteCampaignPayload(deleted_campaign_id=gid, user_errors=errors)
