@@ -22,8 +22,11 @@ from schema.campaigns.mutations import CampaignMutation
 from schema.campaigns.types import CampaignQuery
 from schema.experiments.mutations import ExperimentMutation
 from schema.experiments.types import ExperimentQuery
-from schema.extensions.conventions import ApiConventions, CachedParser
-from schema.extensions.limits import DocumentLimits, IntrospectionSwitch, TokenLimit
+from schema.extensions.documents import CachedParser, DocumentLimits, IntrospectionSwitch, TokenLimit
+from schema.extensions.errors import ErrorCoding
+from schema.extensions.idempotency import IdempotentReplay
+from schema.extensions.rate_limit import CostAndRateLimit
+from schema.extensions.sql_stats import SqlStatistics
 from schema.flags.mutations import FlagMutation
 from schema.flags.types import FlagQuery
 from schema.merchants.mutations import MerchantMutation
@@ -93,21 +96,24 @@ class ApiSchema(Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        # ApiConventions logs unexpected errors once, with the request id; client errors are not logged.
+        # ErrorCoding logs unexpected errors once, with the request id; client errors are not logged.
         return None
 
 
 def build_schema() -> ApiSchema:
     # Without the two caches, validation is ~90% of Strawberry's per-request cost (ARCHITECTURE.md).
-    # The limit extensions read the request's settings and add their rules before validation; the
-    # cost and the rate limit are checked by ApiConventions before execution.
+    # The limit extensions read the request's settings and add their rules before validation. Order
+    # matters after that: hooks enter in list order and exit in reverse (schema/extensions/__init__.py).
     extensions: list[Any] = [
         TokenLimit,
         CachedParser,
         DocumentLimits,
         IntrospectionSwitch,
         ValidationCache,
-        ApiConventions,
+        CostAndRateLimit,
+        SqlStatistics,
+        IdempotentReplay,
+        ErrorCoding,
     ]
     return ApiSchema(query=Query, mutation=Mutation, extensions=extensions)
 

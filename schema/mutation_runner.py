@@ -15,21 +15,17 @@ the same answer rebuilt by `reread(context, ref)`, whose loaders run on the muta
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import strawberry
-from graphql import OperationDefinitionNode
 from strawberry.types import Info
 
 from core.context import RequestContext
-from core.errors import BadUserInput
 from core.policies import EVERYONE
-from resolvers import idempotency
 from resolvers.audit import Actor
 from resolvers.outcomes import Outcome, Problem, ProblemCode
-from schema.extensions.conventions import REQUEST_OPERATION
+from schema.extensions import idempotency as idempotent
 from schema.permissions import type_policy
 
 T = TypeVar("T")
@@ -65,36 +61,6 @@ class _Refused(Exception):
         self.problems = problems
 
 
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _mutation_fields(info: Info) -> int:
-    operation = info.operation
-    return len(operation.selection_set.selections) if isinstance(operation, OperationDefinitionNode) else 1
-
-
-def _key(info: Info, operation: str, input: Any) -> tuple[str | None, str, str]:
-    """The idempotency key, fingerprint and operation label that apply to this mutation field."""
-    field_key = getattr(input, "idempotency_key", None)
-    if field_key:
-        return field_key, idempotency.fingerprint(operation, _plain(input)), operation
-    header_key = info.context.idempotency_key
-    if not header_key:
-        return None, "", operation
-    if _mutation_fields(info) > 1:
-        raise BadUserInput(
-            "The Idempotency-Key header covers one mutation: give each mutation its own `idempotencyKey`.",
-            field="Idempotency-Key",
-        )
-    # Header keys cover the whole request, which can then be replayed exactly (the replay extension).
-    return header_key, info.context.request_fingerprint or "", REQUEST_OPERATION
-
-
 async def run_mutation(
     info: Info,
     *,
@@ -105,19 +71,11 @@ async def run_mutation(
 ) -> tuple[T | None, list[UserError]]:
     """Run `write` in one transaction with the API's conventions; returns (value, userErrors)."""
     ctx = info.context
-    key, fingerprint, label = _key(info, operation, input)
+    key = idempotent.key_for(info, operation, input)
     actor = Actor(viewer=ctx.viewer, ip_address=ctx.client_ip, request_id=ctx.request_id)
     try:
         async with ctx.write_transaction() as session:
-            claim = None
-            if key is not None:
-                claim = await idempotency.claim(
-                    session,
-                    scope=ctx.idempotency_scope,
-                    key=key,
-                    fingerprint=fingerprint,
-                    operation=label,
-                )
+            claim = None if key is None else await idempotent.claim(session, ctx, key)
             if claim is not None and claim.replayed:
                 ref = claim.replay_ref or {}
                 value = await reread(ctx.on_session(session), ref) if reread is not None and ref else None
@@ -126,9 +84,7 @@ async def run_mutation(
             if not outcome.ok:
                 raise _Refused(outcome.problems)
             if claim is not None:
-                await idempotency.complete(session, claim=claim, ref=outcome.ref)
-                response_key = info.path.key if isinstance(info.path.key, str) else None
-                ctx.completed_keys.append((claim.row_id, response_key))
+                await idempotent.complete(session, info, claim, outcome.ref)
             return outcome.value, []
     except _Refused as refused:
         return None, [UserError.from_problem(p) for p in refused.problems]

@@ -10,7 +10,7 @@ import pytest
 from graphql import parse
 
 from schema import schema
-from schema.extensions.limits import query_cost
+from schema.extensions.cost import query_cost
 
 CASES = json.loads((Path(__file__).parent / "test_cost_cases.json").read_text())
 

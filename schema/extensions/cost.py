@@ -1,20 +1,17 @@
-"""What one request may ask for: its cost from the requested page sizes, and the document limits.
+"""What one request costs, from the requested page sizes, computed before execution.
 
-The cost is computed per request, before execution, because it depends on the variables (`first:
-$n`); the depth, alias and introspection rules depend only on the document, so they run as
-validation rules, whose results ValidationCache keeps per document.
-
-Cost, in the manner of GitHub's node limit: every field costs 1, and what a page holds is paid once
-per item it may hold. A connection multiplies its `edges` by `first`/`last` (20 when neither is
-given, the pagination default); a list field sized by an argument (`topCampaigns(first:)`,
-`nodes(ids:)`) multiplies its whole subtree. Fragments are expanded where they are spread; the
-alternative type branches of an abstract field are added up, so the cost is an upper bound.
+The cost is computed per request, not cached with the document, because it depends on the
+variables (`first: $n`). Cost, in the manner of GitHub's node limit: every field costs 1, and what
+a page holds is paid once per item it may hold. A connection multiplies its `edges` by
+`first`/`last` (20 when neither is given, the pagination default); a list field sized by an
+argument (`topCampaigns(first:)`, `nodes(ids:)`) multiplies its whole subtree. Fragments are
+expanded where they are spread; the alternative type branches of an abstract field are added up,
+so the cost is an upper bound.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -27,8 +24,6 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     SelectionSetNode,
-    ValidationContext,
-    ValidationRule,
     get_named_type,
     get_nullable_type,
     is_list_type,
@@ -37,12 +32,7 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 from graphql.language import OperationType
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from graphql.utilities import get_operation_ast
-from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, DisableIntrospection, MaxTokensLimiter
-from strawberry.extensions.max_aliases import create_validator as alias_validator
-from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
-from core.errors import ErrorCode
 from resolvers.pagination import DEFAULT_PAGE_SIZE
 
 # A write does more than a read of the same shape (Shopify charges 10 per mutation).
@@ -140,91 +130,3 @@ class _CostCounter:
         sizes = [max(0, p) for p in pages if isinstance(p, int)]
         sizes += [len(v) for name in SIZING_LIST_ARGUMENTS if isinstance(v := arguments.get(name), list)]
         return max(sizes) if sizes else None
-
-
-# ---------------------------------------------------------------- document limits
-
-
-class _CodingContext:
-    """A validation context whose reported errors carry QUERY_TOO_COMPLEX."""
-
-    def __init__(self, context: ValidationContext) -> None:
-        self._context = context
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._context, name)
-
-    def report_error(self, error: GraphQLError) -> None:
-        extensions = {**(error.extensions or {}), "code": ErrorCode.QUERY_TOO_COMPLEX.value}
-        self._context.report_error(GraphQLError(error.message, nodes=error.nodes, extensions=extensions))
-
-
-def _coded(rule: type[ValidationRule]) -> type[ValidationRule]:
-    # Strawberry's limit rules do all their work in __init__, so they can be run once on the
-    # coding context and then dropped.
-    class Coded(ValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            try:
-                rule(_CodingContext(context))  # type: ignore[arg-type]
-            except KeyError:
-                pass  # the depth rule trips on an unknown fragment, which KnownFragmentNames reports
-            super().__init__(context)
-
-    Coded.__name__ = f"Coded{rule.__name__}"
-    return Coded
-
-
-# One rule class per limit value: ValidationCache keys on the rules, so a class made per request
-# would miss the cache every time.
-@lru_cache(maxsize=32)
-def depth_rule(max_depth: int) -> type[ValidationRule]:
-    return _coded(depth_validator(max_depth, None))
-
-
-@lru_cache(maxsize=32)
-def alias_rule(max_aliases: int) -> type[ValidationRule]:
-    return _coded(alias_validator(max_aliases))
-
-
-class DocumentLimits(AddValidationRules):
-    """Strawberry's depth and alias limiters, with the limits of the request's settings."""
-
-    def __init__(self) -> None:
-        super().__init__([])
-
-    def on_operation(self) -> Any:
-        settings = self.execution_context.context.settings
-        self.validation_rules = [
-            depth_rule(settings.graphql_max_depth),
-            alias_rule(settings.graphql_max_aliases),
-        ]
-        yield from super().on_operation()
-
-
-class TokenLimit(MaxTokensLimiter):
-    """Strawberry's token limiter, with the limit of the request's settings and our error code."""
-
-    def __init__(self) -> None:
-        # A placeholder: the limit is the request's, known only once the operation starts.
-        super().__init__(max_token_count=1)
-
-    def on_operation(self) -> Any:
-        self.max_token_count = self.execution_context.context.settings.graphql_max_tokens
-        yield from super().on_operation()
-
-    def on_parse(self) -> Any:
-        yield
-        # Strawberry answers with the error object it caught, so it is coded in place.
-        marker = f"more than {self.max_token_count} tokens"
-        for error in self.execution_context.pre_execution_errors or []:
-            if marker in error.message:
-                error.extensions = {**(error.extensions or {}), "code": ErrorCode.QUERY_TOO_COMPLEX.value}
-
-
-class IntrospectionSwitch(DisableIntrospection):
-    """Strawberry's DisableIntrospection, applied only when the request's settings turn it off."""
-
-    def on_operation(self) -> Any:
-        enabled = self.execution_context.context.settings.introspection_enabled
-        self.validation_rules = [] if enabled else [NoSchemaIntrospectionCustomRule]
-        yield from super().on_operation()
