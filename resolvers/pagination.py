@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -14,6 +14,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from core.context import RequestContext
 from core.errors import BadUserInput
 
 DEFAULT_PAGE_SIZE = 20
@@ -157,3 +158,18 @@ def _single_entity(query: Select[Any]) -> bool:
 async def count(session: AsyncSession, query: Select[Any]) -> int:
     """totalCount of a filtered list: one statement, run only when the field is asked for."""
     return int(await session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
+
+
+async def page_and_total(
+    context: RequestContext, fetch: Callable[[AsyncSession], Awaitable[tuple[Page[Any], Select[Any]]]]
+) -> tuple[Page[Any], Callable[[], Awaitable[int]]]:
+    """One page by `fetch(session)` (which returns the page and its filtered query), and the count of
+    that same query, run in a statement of its own only when called (totalCount selected)."""
+    async with context.read_session() as session:
+        page, query = await fetch(session)
+
+    async def total() -> int:
+        async with context.read_session() as session:
+            return await count(session, query)
+
+    return page, total

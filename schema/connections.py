@@ -6,12 +6,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 import strawberry
-from sqlalchemy import Select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import RequestContext
 from core.policies import EVERYONE
-from resolvers.pagination import Page, PageRequest, count
+from resolvers.pagination import Page, PageRequest, page_and_total
 from schema.permissions import type_policy
 
 NodeT = TypeVar("NodeT")
@@ -60,18 +58,11 @@ def connection(page: Page[Any], convert: Callable[[Any], NodeT], total: Callable
 
 async def paged(
     context: RequestContext,
-    fetch: Callable[[AsyncSession], Awaitable[tuple[Page[Any], Select[Any]]]],
+    fetch: Callable[[Any], Awaitable[tuple[Page[Any], Any]]],
     convert: Callable[[Any], NodeT],
 ) -> Any:
-    """Fetch one page with `fetch(session)` (which returns the page and its filtered query) and build
-    the connection; totalCount counts that same query, in a statement of its own, only if selected."""
-    async with context.read_session() as session:
-        page, query = await fetch(session)
-
-    async def total() -> int:
-        async with context.read_session() as session:
-            return await count(session, query)
-
+    """The connection of the page `fetch(session)` returns (resolvers/pagination.py runs it)."""
+    page, total = await page_and_total(context, fetch)
     return connection(page, convert, total)
 
 
