@@ -25,7 +25,7 @@ from schema.experiments.types import ExperimentQuery
 from schema.extensions.conventions import ApiConventions, CachedParser
 from schema.extensions.limits import DocumentLimits, IntrospectionSwitch, TokenLimit
 from schema.flags.mutations import FlagMutation
-from schema.flags.types import FlagQuery
+from schema.flags.queries import FlagQuery
 from schema.merchants.mutations import MerchantMutation
 from schema.merchants.types import MerchantQuery
 from schema.ml.mutations import MlMutation
