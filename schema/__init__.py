@@ -28,7 +28,7 @@ from schema.extensions.idempotency import IdempotentReplay
 from schema.extensions.rate_limit import CostAndRateLimit
 from schema.extensions.sql_stats import SqlStatistics
 from schema.flags.mutations import FlagMutation
-from schema.flags.types import FlagQuery
+from schema.flags.queries import FlagQuery
 from schema.merchants.mutations import MerchantMutation
 from schema.merchants.types import MerchantQuery
 from schema.ml.mutations import MlMutation

@@ -1,4 +1,5 @@
-"""Feature-flag reads: the filtered flag list, one flag, audit pages and evaluation of many flags."""
+"""Feature-flag reads: the filtered flag list, one flag, a variant group, audit pages and evaluation of
+many flags."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from typing import Any
 from sqlalchemy import Row, Select, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.context import RequestContext
 from core.errors import BadUserInput
 from core.viewer import Viewer
-from loaders.flags import AuditWindow, flags_visible_to
+from loaders.flags import AuditWindow, FeatureFlagByIdLoader, RolloutsByFlagLoader, flags_visible_to
 from models.flags import FeatureFlag, FlagAuditEntry, FlagRollout
 from resolvers.flags.evaluation import Evaluation, FlagConfig, RolloutConfig, evaluate_flag, flag_not_found
 from resolvers.flags.lifetimes import stale_condition
@@ -54,6 +56,24 @@ async def get_flag(*, session: AsyncSession, viewer: Viewer, key: str) -> Featur
     """Return the flag with this key, or None."""
     query = select(FeatureFlag).where(FeatureFlag.key == key, flags_visible_to(viewer))
     return (await session.scalars(query)).one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class VariantGroup:
+    """A flag and the variants of one of its segments, in hashing order."""
+
+    flag: FeatureFlag
+    segment: str | None
+    rows: list[FlagRollout]
+
+
+async def variant_group(*, context: RequestContext, flag_id: int, segment: str | None) -> VariantGroup | None:
+    """The flag and its variants of one segment as the context's loaders see them, or None."""
+    flag = await context.loader(FeatureFlagByIdLoader).load(flag_id)
+    if flag is None:
+        return None
+    rollouts = await context.loader(RolloutsByFlagLoader).load(flag_id)
+    return VariantGroup(flag=flag, segment=segment, rows=[r for r in rollouts if r.user_segment == segment])
 
 
 def audit_window(page: PageRequest) -> AuditWindow:

@@ -5,8 +5,8 @@ ACTIVE variants of the group touched have integer weights 0..1000 summing to exa
 has no active variant at all. `set_variants` replaces a group at once and is how a group of several
 variants is built or re-weighted; a single add, update or remove is accepted only when the group it
 leaves is valid. Rows whose key `set_variants` keeps keep their id, and with it their place in the
-hashing order, so users stay in their variant while its weights stay. Locking and auditing are those of
-resolvers/flags/writes.py.
+hashing order, so users stay in their variant while its weights stay. Locking is that of
+resolvers/flags/writes.py, auditing that of resolvers/flags/audit_writes.py.
 """
 
 from __future__ import annotations
@@ -20,25 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.flags import FeatureFlag, FlagAuditAction, FlagRollout
 from resolvers.audit import Actor, snapshot
+from resolvers.flags.audit_writes import audit_variant
 from resolvers.flags.bucketing import WEIGHT_TOTAL, validate_weights
-from resolvers.flags.writes import (
-    GROUP_MAX,
-    KEY_MAX,
-    ROLLOUT_ENTITY,
-    USE_SET,
-    VARIANT_KEY_PATTERN,
-    VARIANT_VALUE_MAX,
-    A,
-    FlagRef,
-    _audit,
-    _check_reason,
-    _check_segment,
-    _locked,
-    _no_flag,
-    _ref,
-    _variant_view,
-)
+from resolvers.flags.reads import VariantGroup
+from resolvers.flags.validation import KEY_MAX, VARIANT_KEY_PATTERN, VARIANT_VALUE_MAX, variant_problems
+from resolvers.flags.writes import FlagRef, lock_flag, no_such_flag, replay_ref
 from resolvers.outcomes import Outcome, ProblemCode, Problems
+
+A = FlagAuditAction
+GROUP_MAX = 50
+USE_SET = "Change several variants of a group at once with setFlagVariants."
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,18 +47,6 @@ class VariantPatch:
     weight: int | None = None
     variant_value: str | None = None
     active: bool | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class VariantGroup:
-    """A flag and the variants of one of its segments after a change, in hashing order."""
-
-    flag: FeatureFlag
-    segment: str | None
-    rows: list[FlagRollout]
-
-
-# validation -------------------------------------------------------------------------------------
 
 
 def _check_variant(problems: Problems, spec: VariantSpec | VariantPatch, prefix: str = "") -> None:
@@ -108,32 +87,6 @@ async def _group(session: AsyncSession, flag_id: int, segment: str | None) -> li
     return list(await session.scalars(query))
 
 
-async def _variant_audit(
-    session: AsyncSession,
-    *,
-    actor: Actor,
-    flag: FeatureFlag,
-    action: FlagAuditAction,
-    row: FlagRollout,
-    before: dict[str, Any] | None,
-    reason: str | None,
-) -> None:
-    """Audit one variant row: `before` is its snapshot before the change (None when added)."""
-    after = None if action is A.VARIANT_REMOVE else snapshot(row)
-    await _audit(
-        session,
-        actor=actor,
-        flag=flag,
-        action=action,
-        old=_variant_view(before),
-        new=_variant_view(after),
-        reason=reason,
-        entity=(ROLLOUT_ENTITY, row.id),
-        before=before,
-        after=after,
-    )
-
-
 async def _added(
     session: AsyncSession,
     actor: Actor,
@@ -153,7 +106,7 @@ async def _added(
     session.add(row)
     await session.flush()
     await session.refresh(row)
-    await _variant_audit(
+    await audit_variant(
         session, actor=actor, flag=flag, action=A.VARIANT_ADD, row=row, before=None, reason=reason
     )
 
@@ -174,7 +127,7 @@ async def _updated(
         setattr(row, name, value)
     await session.flush()
     await session.refresh(row)
-    await _variant_audit(
+    await audit_variant(
         session, actor=actor, flag=flag, action=A.VARIANT_UPDATE, row=row, before=before, reason=reason
     )
     return True
@@ -186,7 +139,7 @@ async def _removed(
     before = snapshot(row)
     await session.delete(row)
     await session.flush()
-    await _variant_audit(
+    await audit_variant(
         session, actor=actor, flag=flag, action=A.VARIANT_REMOVE, row=row, before=before, reason=reason
     )
 
@@ -201,14 +154,7 @@ async def _result(
         await session.flush()
         await session.refresh(flag)
     rows = await _group(session, flag.id, segment)
-    return Outcome(value=VariantGroup(flag=flag, segment=segment, rows=rows), ref=_ref(flag))
-
-
-def _variant_problems(segment: str | None, reason: str | None) -> Problems:
-    problems = Problems()
-    _check_segment(problems, segment)
-    _check_reason(problems, reason)
-    return problems
+    return Outcome(value=VariantGroup(flag=flag, segment=segment, rows=rows), ref=replay_ref(flag))
 
 
 async def add_variant(
@@ -221,13 +167,13 @@ async def add_variant(
     reason: str | None = None,
 ) -> Outcome[VariantGroup]:
     """Add one variant to a segment, if the segment's active weights still total 1000 with it."""
-    problems = _variant_problems(segment, reason)
+    problems = variant_problems(segment, reason)
     _check_variant(problems, variant)
     if problems:
         return Outcome.refused(problems)
-    flag = await _locked(session, ref)
+    flag = await lock_flag(session, ref)
     if flag is None:
-        return _no_flag(ref)
+        return no_such_flag(ref)
     rows = await _group(session, flag.id, segment)
     if any(row.variant_key == variant.variant_key for row in rows):
         return Outcome.one_problem("variant_key", "The segment has this variant.", ProblemCode.TAKEN)
@@ -249,13 +195,13 @@ async def update_variant(
     reason: str | None = None,
 ) -> Outcome[VariantGroup]:
     """Change one variant's weight, value or activity, if its segment stays valid."""
-    problems = _variant_problems(segment, reason)
+    problems = variant_problems(segment, reason)
     _check_variant(problems, patch)
     if problems:
         return Outcome.refused(problems)
-    flag = await _locked(session, ref)
+    flag = await lock_flag(session, ref)
     if flag is None:
-        return _no_flag(ref)
+        return no_such_flag(ref)
     rows = await _group(session, flag.id, segment)
     row = next((r for r in rows if r.variant_key == variant_key), None)
     if row is None:
@@ -283,12 +229,12 @@ async def remove_variant(
     reason: str | None = None,
 ) -> Outcome[VariantGroup]:
     """Remove one variant, if the segment's remaining active weights total 1000 (or none is left)."""
-    problems = _variant_problems(segment, reason)
+    problems = variant_problems(segment, reason)
     if problems:
         return Outcome.refused(problems)
-    flag = await _locked(session, ref)
+    flag = await lock_flag(session, ref)
     if flag is None:
-        return _no_flag(ref)
+        return no_such_flag(ref)
     rows = await _group(session, flag.id, segment)
     row = next((r for r in rows if r.variant_key == variant_key), None)
     if row is None:
@@ -310,7 +256,7 @@ async def set_variants(
     reason: str | None = None,
 ) -> Outcome[VariantGroup]:
     """Replace the variants of one segment at once (an empty list removes them all)."""
-    problems = _variant_problems(segment, reason)
+    problems = variant_problems(segment, reason)
     if len(variants) > GROUP_MAX:
         problems.add("variants", f"At most {GROUP_MAX} variants per segment.", ProblemCode.OUT_OF_RANGE)
     seen: set[str] = set()
@@ -322,9 +268,9 @@ async def set_variants(
     _check_group(problems, variants, "variants", "")
     if problems:
         return Outcome.refused(problems)
-    flag = await _locked(session, ref)
+    flag = await lock_flag(session, ref)
     if flag is None:
-        return _no_flag(ref)
+        return no_such_flag(ref)
     existing = {row.variant_key: row for row in await _group(session, flag.id, segment)}
     changed = False
     for key, row in existing.items():
@@ -340,13 +286,3 @@ async def set_variants(
             values = {"weight": spec.weight, "variant_value": spec.variant_value, "active": spec.active}
             changed = await _updated(session, actor, flag, row, values, reason) or changed
     return await _result(session, actor, flag, segment, changed)
-
-
-async def read_variant_group(
-    *, session: AsyncSession, flag_id: int, segment: str | None
-) -> VariantGroup | None:
-    """The flag and its variants of one segment as they are now (for replays of a variant change)."""
-    flag = await session.get(FeatureFlag, flag_id)
-    if flag is None:
-        return None
-    return VariantGroup(flag=flag, segment=segment, rows=await _group(session, flag_id, segment))
