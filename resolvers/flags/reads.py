@@ -52,10 +52,11 @@ async def list_flags(
     return await paginate(session, query, key=BY_KEY, page=page), query
 
 
-async def get_flag(*, session: AsyncSession, viewer: Viewer, key: str) -> FeatureFlag | None:
+async def get_flag(*, context: RequestContext, key: str) -> FeatureFlag | None:
     """Return the flag with this key, or None."""
-    query = select(FeatureFlag).where(FeatureFlag.key == key, flags_visible_to(viewer))
-    return (await session.scalars(query)).one_or_none()
+    query = select(FeatureFlag).where(FeatureFlag.key == key, flags_visible_to(context.viewer))
+    async with context.read_session() as session:
+        return (await session.scalars(query)).one_or_none()
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +118,14 @@ def evaluation_keys(keys: Sequence[str] | None) -> list[str] | None:
     return list(dict.fromkeys(keys))
 
 
-async def flags_for_evaluation(*, session: AsyncSession, keys: list[str] | None) -> Sequence[Row[Any]]:
+async def flags_for_evaluation(*, context: RequestContext, keys: list[str] | None) -> Sequence[Row[Any]]:
     """Return what evaluation needs of the flags with these keys (all flags when None), by key."""
     f = FeatureFlag
     query = select(f.id, f.key, f.enabled, f.rollout_percentage).order_by(f.key)
     if keys is not None:
         query = query.where(f.key.in_(keys))
-    return (await session.execute(query)).all()
+    async with context.read_session() as session:
+        return (await session.execute(query)).all()
 
 
 def evaluate_flags(

@@ -69,8 +69,7 @@ class FlagQuery:
         description="One flag by key; null when there is none.", permission_classes=[allow(STAFF)]
     )
     async def flag(self, info: Ctx, key: str) -> FeatureFlag | None:
-        async with info.context.read_session() as session:
-            row = await flag_resolvers.get_flag(session=session, viewer=info.context.viewer, key=key)
+        row = await flag_resolvers.get_flag(context=info.context, key=key)
         return None if row is None else FeatureFlag.from_row(row)
 
     @strawberry.field(
@@ -98,8 +97,7 @@ class FlagQuery:
             context_user_id=user_pk,
             session_id=context.session_id,
         )
-        async with ctx.read_session() as session:
-            flags = await flag_resolvers.flags_for_evaluation(session=session, keys=wanted)
+        flags = await flag_resolvers.flags_for_evaluation(context=ctx, keys=wanted)
         rollouts = await ctx.loader(RolloutsByFlagLoader).load_many([flag.id for flag in flags])
         results = flag_resolvers.evaluate_flags(
             flags=flags, rollouts=rollouts, keys=wanted, segment=context.segment, stickiness=stickiness
