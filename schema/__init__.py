@@ -15,17 +15,18 @@ from strawberry.types import ExecutionContext, Info
 from core.errors import BadUserInput
 from core.policies import EVERYONE
 from schema.admin.types import AdminMutation, AdminQuery
-from schema.analytics.mutations import IngestionMutation
-from schema.analytics.types import AnalyticsQuery
+from schema.analytics.mutations import AnalyticsMutation
+from schema.analytics.queries import AnalyticsQuery
 from schema.auth.mutations import AuthMutation
 from schema.campaigns.mutations import CampaignMutation
 from schema.campaigns.types import CampaignQuery
 from schema.experiments.mutations import ExperimentMutation
-from schema.experiments.types import ExperimentQuery
+from schema.experiments.queries import ExperimentQuery
 from schema.extensions.conventions import ApiConventions, CachedParser
 from schema.extensions.limits import DocumentLimits, IntrospectionSwitch, TokenLimit
 from schema.flags.mutations import FlagMutation
 from schema.flags.types import FlagQuery
+from schema.flags.usage_mutations import FlagUsageMutation
 from schema.merchants.mutations import MerchantMutation
 from schema.merchants.types import MerchantQuery
 from schema.ml.mutations import MlMutation
@@ -55,7 +56,8 @@ class Mutation(
     CampaignMutation,
     FlagMutation,
     ExperimentMutation,
-    IngestionMutation,
+    AnalyticsMutation,
+    FlagUsageMutation,
     UserMutation,
     MerchantMutation,
     MlMutation,
