@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from functools import partial
 
 import strawberry
 from strawberry import relay
@@ -145,16 +144,21 @@ class AnalyticsMutation:
             missing = UserError(field="campaignId", message="Not a Campaign id.", code=ProblemCode.NOT_FOUND)
             return RecordCampaignSpendPayload(metrics=None, user_errors=[missing])
 
-        write = partial(
-            spend.record_campaign_spend,
-            campaign_id=campaign_id,
-            day=input.date,
-            amount=input.amount,
-            mode=spend.SpendMode(input.mode),
-            today=dt.datetime.now(dt.UTC).date(),
-        )
+        mode = spend.SpendMode(input.mode)
         row, errors = await run_mutation(
-            info, operation="recordCampaignSpend", input=input, write=write, reread=SPEND_REREAD
+            info,
+            operation="recordCampaignSpend",
+            input=input,
+            write=lambda session, actor: spend.record_campaign_spend(
+                session=session,
+                actor=actor,
+                campaign_id=campaign_id,
+                day=input.date,
+                amount=input.amount,
+                mode=mode,
+                today=dt.datetime.now(dt.UTC).date(),
+            ),
+            reread=SPEND_REREAD,
         )
         return RecordCampaignSpendPayload(
             metrics=None if row is None else MetricDay.from_row(row), user_errors=errors
