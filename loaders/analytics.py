@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.policies import SEES_EVERY_CAMPAIGN
 from core.viewer import Viewer
-from loaders.base import Loader
+from loaders.base import Loader, one_per_key
 from loaders.visibility import campaigns_visible_to
 from models.analytics import CampaignDailyMetrics, CampaignHourlyTrend, CampaignSegmentMetrics
 from models.campaigns import Campaign
@@ -109,6 +109,15 @@ def _by_range(keys: list[RangeKey]) -> dict[tuple[dt.date, dt.date], list[int]]:
     for campaign_id, start, end in keys:
         ranges[(start, end)].append(campaign_id)
     return ranges
+
+
+class DailyMetricsByIdLoader(Loader[int, CampaignDailyMetrics | None]):
+    """One daily row by its id, if the viewer may see its campaign."""
+
+    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[CampaignDailyMetrics | None]:
+        query = select(CampaignDailyMetrics).where(CampaignDailyMetrics.id.in_(keys))
+        rows = await session.scalars(visible_metrics(query, self.viewer, CampaignDailyMetrics.campaign_id))
+        return one_per_key(keys, rows, lambda r: r.id)
 
 
 class DailyMetricsByCampaignLoader(Loader[RangeKey, list[CampaignDailyMetrics]]):

@@ -15,13 +15,13 @@ from strawberry.types import ExecutionContext, Info
 from core.errors import BadUserInput
 from core.policies import EVERYONE
 from schema.admin.types import AdminMutation, AdminQuery
-from schema.analytics.mutations import IngestionMutation
-from schema.analytics.types import AnalyticsQuery
+from schema.analytics.mutations import AnalyticsMutation
+from schema.analytics.queries import AnalyticsQuery
 from schema.auth.mutations import AuthMutation
 from schema.campaigns.mutations import CampaignMutation
 from schema.campaigns.types import CampaignQuery
 from schema.experiments.mutations import ExperimentMutation
-from schema.experiments.types import ExperimentQuery
+from schema.experiments.queries import ExperimentQuery
 from schema.extensions.documents import CachedParser, DocumentLimits, IntrospectionSwitch, TokenLimit
 from schema.extensions.errors import ErrorCoding
 from schema.extensions.idempotency import IdempotentReplay
@@ -29,6 +29,7 @@ from schema.extensions.rate_limit import CostAndRateLimit
 from schema.extensions.sql_stats import SqlStatistics
 from schema.flags.mutations import FlagMutation
 from schema.flags.queries import FlagQuery
+from schema.flags.usage_mutations import FlagUsageMutation
 from schema.merchants.mutations import MerchantMutation
 from schema.merchants.types import MerchantQuery
 from schema.ml.mutations import MlMutation
@@ -58,7 +59,8 @@ class Mutation(
     CampaignMutation,
     FlagMutation,
     ExperimentMutation,
-    IngestionMutation,
+    AnalyticsMutation,
+    FlagUsageMutation,
     UserMutation,
     MerchantMutation,
     MlMutation,

@@ -17,6 +17,7 @@ from sqlalchemy import BigInteger, Numeric, Select, bindparam, func, select, upd
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.context import RequestContext
 from core.viewer import Role, Viewer
 from models.experiments import Experiment, ExperimentAssignment, ExperimentStatus, ExperimentVariant
 from models.users import User
@@ -208,16 +209,17 @@ async def record_conversion(
     )
 
 
-async def stored_assignment(session: AsyncSession, *, assignment_id: int) -> AssignedVariant | None:
-    """An assignment as stored, for replaying an idempotent request."""
-    row = (await session.execute(select(*STORED, A.test_id).where(A.id == assignment_id))).first()
-    if row is None:
-        return None
-    e, v = Experiment, ExperimentVariant
-    arms = await session.execute(
-        select(e.key, v.id, v.key, v.name, v.weight, v.payload)
-        .join(v, v.test_id == e.id)
-        .where(e.id == row.test_id)
-    )
-    found = arms.all()
+async def stored_assignment(context: RequestContext, ref: dict[str, Any]) -> AssignedVariant | None:
+    """An assignment as stored, for replaying an idempotent request (on the mutation's session)."""
+    async with context.read_session() as session:
+        row = (await session.execute(select(*STORED, A.test_id).where(A.id == int(ref["id"])))).first()
+        if row is None:
+            return None
+        e, v = Experiment, ExperimentVariant
+        arms = await session.execute(
+            select(e.key, v.id, v.key, v.name, v.weight, v.payload)
+            .join(v, v.test_id == e.id)
+            .where(e.id == row.test_id)
+        )
+        found = arms.all()
     return _Test(row.test_id, found[0][0], tuple(_Arm(*a[1:]) for a in found)).answer(row)

@@ -20,6 +20,7 @@ from core.settings import get_settings
 from core.viewer import Role, Viewer
 from loaders.base import Loader
 from loaders.experiments import (
+    ExperimentByIdLoader,
     ResultSnapshotsByExperimentLoader,
     VariantsByExperimentLoader,
     VariantTotalsByExperimentLoader,
@@ -177,14 +178,15 @@ async def recompute_experiment(
 
 
 async def stored_results(
-    session: AsyncSession, *, experiment_id: int
+    context: RequestContext, ref: dict[str, Any]
 ) -> tuple[Experiment, ExperimentResults] | None:
     """The experiment and its stored snapshot, for replaying a recompute; None when either is gone."""
-    experiment = await session.get(Experiment, experiment_id)
+    experiment_id = int(ref["id"])
+    experiment = await context.loader(ExperimentByIdLoader).load(experiment_id)
     if experiment is None:
         return None
-    (variants,) = await _batch(VariantsByExperimentLoader, session, [experiment_id])
-    (snapshots,) = await _batch(ResultSnapshotsByExperimentLoader, session, [experiment_id])
+    variants = await context.loader(VariantsByExperimentLoader).load(experiment_id)
+    snapshots = await context.loader(ResultSnapshotsByExperimentLoader).load(experiment_id)
     if not snapshots:
         return None
     return experiment, snapshot_results(variants=variants, snapshots=snapshots)

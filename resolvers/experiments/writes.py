@@ -8,9 +8,8 @@ between variants, and changing the plan after seeing data would move the goalpos
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -20,9 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.campaigns import Campaign
 from models.experiments import Experiment, ExperimentStatus, ExperimentVariant
 from resolvers.audit import Actor, record_change, snapshot
+from resolvers.experiments import validation
 from resolvers.experiments.recompute import store_results
-from resolvers.experiments.statistics import required_sample_size
-from resolvers.flags.bucketing import WEIGHT_TOTAL, validate_weights
 from resolvers.outcomes import Outcome, ProblemCode, Problems
 
 S = ExperimentStatus
@@ -33,112 +31,9 @@ TRANSITIONS: dict[ExperimentStatus, frozenset[ExperimentStatus]] = {
     S.COMPLETED: frozenset({S.ARCHIVED}),
     S.ARCHIVED: frozenset(),
 }
-SLUG = re.compile(r"[a-z0-9][a-z0-9_.-]*")  # fullmatch: "$" would let a trailing newline through
-KEY_MAX, NAME_MAX, TEXT_MAX, MAX_VARIANTS = 100, 255, 5000, 20
 DEFAULT_CONFIDENCE, DEFAULT_POWER = 95.0, 80.0
-INT_MAX = 2**31 - 1  # sample_size is an INTEGER column
-PLAN = ("confidence_level", "min_statistical_power", "baseline_rate", "minimum_detectable_effect")
 ENTITY = "experiment"
 KEY_CONSTRAINT = "uq_ab_tests_key"
-
-
-@dataclass(frozen=True, slots=True)
-class VariantFields:
-    key: str
-    name: str
-    weight: int
-    is_control: bool = False
-    description: str | None = None
-    payload: Any = None
-
-
-@dataclass(frozen=True, slots=True)
-class ExperimentFields:
-    """Writable fields; on update, None means "leave unchanged"."""
-
-    key: str | None = None
-    name: str | None = None
-    description: str | None = None
-    hypothesis: str | None = None
-    campaign_id: int | None = None
-    confidence_level: float | None = None
-    min_statistical_power: float | None = None
-    baseline_rate: float | None = None
-    minimum_detectable_effect: float | None = None
-    variants: tuple[VariantFields, ...] | None = None
-
-
-def _given(data: ExperimentFields) -> dict[str, Any]:
-    return {
-        f.name: getattr(data, f.name)
-        for f in fields(data)
-        if f.name != "variants" and getattr(data, f.name) is not None
-    }
-
-
-def _check_key(problems: Problems, field: str, key: str | None) -> None:
-    problems.require_length(field, key, max_length=KEY_MAX, required=True)
-    if key and len(key) <= KEY_MAX and not SLUG.fullmatch(key):
-        problems.add(field, "Lower-case letters, digits, '_', '.' and '-', starting with a letter or digit.")
-
-
-def _open_range(problems: Problems, field: str, value: float | None, low: float, high: float | None) -> None:
-    if value is None or (value > low and (high is None or value < high)):
-        return
-    bounds = f"above {low}" + ("" if high is None else f" and below {high}")
-    problems.add(field, f"Must be {bounds}.", ProblemCode.OUT_OF_RANGE)
-
-
-def _validate(values: dict[str, Any], problems: Problems) -> int | None:
-    """Check the test's own fields; returns the users per variant its plan needs, when it has one."""
-    _check_key(problems, "key", values.get("key"))
-    problems.require_length("name", values.get("name"), max_length=NAME_MAX, required=True)
-    problems.require_length("description", values.get("description"), max_length=TEXT_MAX)
-    problems.require_length("hypothesis", values.get("hypothesis"), max_length=TEXT_MAX)
-    before = len(problems.items)
-    confidence, power = values["confidence_level"], values["min_statistical_power"]
-    baseline, mde = values.get("baseline_rate"), values.get("minimum_detectable_effect")
-    _open_range(problems, "confidence_level", confidence, 50, 100)
-    _open_range(problems, "min_statistical_power", power, 0, 100)
-    _open_range(problems, "baseline_rate", baseline, 0, 1)
-    _open_range(problems, "minimum_detectable_effect", mde, 0, None)
-    if baseline is None or mde is None or len(problems.items) > before:
-        return None
-    if baseline * (1 + mde) >= 1:
-        problems.add(
-            "minimum_detectable_effect",
-            "Baseline × (1 + effect) must stay below 1.",
-            ProblemCode.OUT_OF_RANGE,
-        )
-        return None
-    size = required_sample_size(
-        baseline_rate=baseline, minimum_detectable_effect=mde, power=power / 100, confidence=confidence / 100
-    )
-    if size > INT_MAX:
-        problems.add("minimum_detectable_effect", "Too small an effect to detect.", ProblemCode.OUT_OF_RANGE)
-        return None
-    return size
-
-
-def _validate_variants(variants: Sequence[VariantFields], problems: Problems) -> None:
-    if not 2 <= len(variants) <= MAX_VARIANTS:
-        problems.add("variants", f"Between 2 and {MAX_VARIANTS} variants.", ProblemCode.OUT_OF_RANGE)
-    seen: set[str] = set()
-    for i, v in enumerate(variants):
-        _check_key(problems, f"variants.{i}.key", v.key)
-        if v.key in seen:
-            problems.add(f"variants.{i}.key", "Another variant has this key.", ProblemCode.TAKEN)
-        seen.add(v.key)
-        problems.require_length(f"variants.{i}.name", v.name, max_length=NAME_MAX, required=True)
-        problems.require_length(f"variants.{i}.description", v.description, max_length=TEXT_MAX)
-        problems.require_range(f"variants.{i}.weight", v.weight, low=0, high=WEIGHT_TOTAL)
-        if v.payload is not None and not isinstance(v.payload, dict):
-            problems.add(f"variants.{i}.payload", "Must be a JSON object.")
-    if sum(v.is_control for v in variants) != 1:
-        problems.add("variants", "Exactly one variant is the control.")
-    in_range = all(0 <= v.weight <= WEIGHT_TOTAL for v in variants)
-    if in_range and (why := validate_weights([v.weight for v in variants])) is not None:
-        problems.add("variants", why.capitalize() + ".")
 
 
 async def _check_refs(
@@ -174,7 +69,7 @@ async def _variants(session: AsyncSession, experiment_id: int) -> list[Experimen
 
 
 async def _replace_variants(
-    session: AsyncSession, experiment_id: int, variants: Sequence[VariantFields]
+    session: AsyncSession, experiment_id: int, variants: Sequence[validation.VariantFields]
 ) -> list[ExperimentVariant]:
     """Write the variants in the order given: their ids, hence the bucketing order, follow it."""
     await session.execute(delete(ExperimentVariant).where(ExperimentVariant.test_id == experiment_id))
@@ -217,16 +112,20 @@ async def _audit(
 
 
 async def create_experiment(
-    *, session: AsyncSession, actor: Actor, data: ExperimentFields
+    *, session: AsyncSession, actor: Actor, data: validation.ExperimentFields
 ) -> Outcome[Experiment]:
     """Create a draft experiment with its variants; the plan's sample size is computed."""
-    values = {"confidence_level": DEFAULT_CONFIDENCE, "min_statistical_power": DEFAULT_POWER, **_given(data)}
+    values = {
+        "confidence_level": DEFAULT_CONFIDENCE,
+        "min_statistical_power": DEFAULT_POWER,
+        **validation.given_fields(data),
+    }
     problems = Problems()
-    sample_size = _validate(values, problems)
+    sample_size = validation.validate_experiment(values, problems)
     if data.variants is None:
         problems.add("variants", "Required.", ProblemCode.REQUIRED)
     else:
-        _validate_variants(data.variants, problems)
+        validation.validate_variants(data.variants, problems)
     await _check_refs(session, values, None, problems)
     if problems or data.variants is None:
         return Outcome.refused(problems)
@@ -249,25 +148,8 @@ async def _locked(session: AsyncSession, experiment_id: int) -> Experiment | Non
     return await session.scalar(select(Experiment).where(Experiment.id == experiment_id).with_for_update())
 
 
-def _frozen_changes(
-    experiment: Experiment, variants: Sequence[ExperimentVariant], data: ExperimentFields
-) -> list[str]:
-    """The frozen fields this update would really change (sending the current value is allowed)."""
-    changed = [
-        name
-        for name in ("key", *PLAN)
-        if getattr(data, name) is not None and getattr(data, name) != getattr(experiment, name)
-    ]
-    if data.variants is not None:
-        given = {(v.key, v.weight, v.is_control) for v in data.variants}
-        current = {(v.key, v.weight, v.is_control) for v in variants}
-        if len(data.variants) != len(variants) or given != current:
-            changed.append("variants")
-    return changed
-
-
 async def update_experiment(
-    *, session: AsyncSession, actor: Actor, experiment_id: int, data: ExperimentFields
+    *, session: AsyncSession, actor: Actor, experiment_id: int, data: validation.ExperimentFields
 ) -> Outcome[Experiment]:
     """Change an experiment; after it has started only its names, texts and campaign."""
     experiment = await _locked(session, experiment_id)
@@ -281,13 +163,17 @@ async def update_experiment(
     draft = experiment.status == S.DRAFT.value
     problems = Problems()
     if not draft:
-        for name in _frozen_changes(experiment, variants, data):
+        for name in validation.frozen_changes(experiment, variants, data):
             problems.add(name, "Frozen once the test has started.", ProblemCode.INVALID_TRANSITION)
-    changes = _given(data)
-    current = {f.name: getattr(experiment, f.name) for f in fields(ExperimentFields) if f.name != "variants"}
-    sample_size = _validate({**current, **changes}, problems)
+    changes = validation.given_fields(data)
+    current = {
+        f.name: getattr(experiment, f.name)
+        for f in fields(validation.ExperimentFields)
+        if f.name != "variants"
+    }
+    sample_size = validation.validate_experiment({**current, **changes}, problems)
     if data.variants is not None:
-        _validate_variants(data.variants, problems)
+        validation.validate_variants(data.variants, problems)
     await _check_refs(session, changes, experiment.id, problems)
     if problems:
         return Outcome.refused(problems)
@@ -314,15 +200,6 @@ async def update_experiment(
     return await _audit(session, actor, "update", experiment, before, variants)
 
 
-def _not_startable(variants: Sequence[ExperimentVariant]) -> str | None:
-    if len(variants) < 2:
-        return "A test needs at least two variants to start."
-    if sum(v.is_control for v in variants) != 1:
-        return "A test needs exactly one control variant to start."
-    why = validate_weights([v.weight for v in variants])
-    return None if why is None else why.capitalize() + "."
-
-
 async def transition_experiment(
     *, session: AsyncSession, actor: Actor, experiment_id: int, target: ExperimentStatus, now: dt.datetime
 ) -> Outcome[Experiment]:
@@ -340,7 +217,7 @@ async def transition_experiment(
     variants = await _variants(session, experiment.id)
     before = _state(experiment, variants)
     if target is S.RUNNING and current is S.DRAFT:
-        if (why := _not_startable(variants)) is not None:
+        if (why := validation.not_startable(variants)) is not None:
             return Outcome.one_problem("variants", why)
         if experiment.ends_at is not None and experiment.ends_at <= now:
             return Outcome.one_problem("id", "The planned end has passed.", ProblemCode.OUT_OF_RANGE)

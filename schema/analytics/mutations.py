@@ -1,27 +1,22 @@
-"""Ingestion mutations: campaign events and spend into the analytics tables, flag usage reports."""
+"""Analytics mutations: campaign events from the apps and campaign spend into the metric tables."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 import strawberry
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from core.context import Ctx
 from core.errors import BadUserInput
 from core.policies import EVENT_REPORTERS, SPEND_WRITERS
-from models.analytics import CampaignDailyMetrics
+from loaders.analytics import DailyMetricsByIdLoader
+from resolvers.analytics import spend_writes as spend
 from resolvers.analytics import writes as ingestion
-from resolvers.audit import Actor
-from resolvers.flags import usage_writes as usage
-from resolvers.outcomes import Outcome, ProblemCode
+from resolvers.outcomes import ProblemCode
 from schema.analytics.types import MetricDay
-from schema.flags.evaluation_types import AppType
-from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation
+from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, by_id, pk_of, run_mutation
 from schema.permissions import allow
 
 # The mobile app (signed-in customers) and backend services report what users saw and did.
@@ -29,12 +24,14 @@ from schema.permissions import allow
 CampaignEventType = strawberry.enum(
     ingestion.CampaignEventType, description="What happened to a campaign in the app."
 )
-SpendMode = strawberry.enum(ingestion.SpendMode, description="How an amount changes a day's spend.")
+SpendMode = strawberry.enum(spend.SpendMode, description="How an amount changes a day's spend.")
 
 WINDOW = (
     f"UTC; within the last {ingestion.MAX_AGE.days} days and at most "
     f"{int(ingestion.MAX_AHEAD.total_seconds() // 60)} minutes ahead."
 )
+# Spend writers are admins, marketers and services, who see every campaign's metrics unfiltered.
+SPEND_REREAD = by_id(DailyMetricsByIdLoader)
 
 
 @strawberry.input(description="One event the app saw.")
@@ -75,7 +72,7 @@ class RecordCampaignSpendInput:
     date: dt.date = strawberry.field(description="The UTC day, today or earlier.")
     amount: Decimal = strawberry.field(description="USD, 0 or more, 2 decimals.")
     mode: SpendMode = strawberry.field(
-        default=ingestion.SpendMode.SET, description="SET replaces the day's spend, ADD adds to it."
+        default=spend.SpendMode.SET, description="SET replaces the day's spend, ADD adds to it."
     )
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
 
@@ -84,40 +81,6 @@ class RecordCampaignSpendInput:
 class RecordCampaignSpendPayload:
     metrics: MetricDay | None = strawberry.field(description="The campaign's day, with its new spend.")
     user_errors: list[UserError] = strawberry.field(description="Problems with the input; empty on success.")
-
-
-@strawberry.input(description="One flag check the app made.")
-class FlagCheckInput:
-    flag_key: str = strawberry.field(description="Key of the flag checked.")
-    app_type: AppType = strawberry.field(description="Which app checked it.")
-    accessed_at: dt.datetime = strawberry.field(description=f"When: {WINDOW}")
-    user_id: relay.GlobalID | None = strawberry.field(
-        default=None, description="The user (services only; a customer's checks are always their own)."
-    )
-    session_id: str | None = strawberry.field(default=None, description="The app session (up to 128).")
-    value_used: bool | None = strawberry.field(default=None, description="Whether the flag was on.")
-    variant_key: str | None = strawberry.field(default=None, description="The variant served (up to 100).")
-    response_time_ms: float | None = strawberry.field(
-        default=None, description="How long the check took, 0 to 60000 ms."
-    )
-    cache_hit: bool | None = strawberry.field(default=None, description="Whether it came from a cache.")
-    error: bool = strawberry.field(default=False, description="Whether it failed (the default was used).")
-
-
-@strawberry.input(description=f"Up to {usage.MAX_CHECKS} flag checks, stored all or none.")
-class RecordFlagUsageInput:
-    events: list[FlagCheckInput] = strawberry.field(
-        description=f"The checks; more than {usage.MAX_CHECKS} refuses the whole call."
-    )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
-
-
-@strawberry.type(description="How many checks were stored, or why none were.")
-class RecordFlagUsagePayload:
-    recorded: int = strawberry.field(description="Checks stored (0 when there are user errors).")
-    user_errors: list[UserError] = strawberry.field(
-        description="Problems with the input, `field` naming the check: `events.3.flagKey`."
-    )
 
 
 def _event(data: CampaignEventInput) -> ingestion.CampaignEvent:
@@ -130,37 +93,14 @@ def _event(data: CampaignEventInput) -> ingestion.CampaignEvent:
     )
 
 
-def _check(index: int, data: FlagCheckInput, problems: list[UserError]) -> usage.FlagCheck:
-    user_id = None
-    if data.user_id is not None:
-        user_id = pk_of(data.user_id, "User")
-        if user_id is None:
-            problems.append(
-                UserError(
-                    field=f"events.{index}.userId", message="Not a User id.", code=ProblemCode.NOT_FOUND
-                )
-            )
-    return usage.FlagCheck(
-        flag_key=data.flag_key,
-        app_type=usage.AppType(data.app_type),
-        accessed_at=data.accessed_at,
-        user_id=user_id,
-        session_id=data.session_id,
-        value_used=data.value_used,
-        variant_key=data.variant_key,
-        response_time_ms=data.response_time_ms,
-        cache_hit=data.cache_hit,
-        error=data.error,
-    )
-
-
-def _too_many(count: int, limit: int) -> None:
+def check_batch_size(count: int, limit: int) -> None:
+    """Refuse the whole call when a batch holds more than `limit` events."""
     if count > limit:
         raise BadUserInput(f"At most {limit} events per call; split the batch.", field="events")
 
 
 @strawberry.type
-class IngestionMutation:
+class AnalyticsMutation:
     @strawberry.mutation(
         description=(
             "Count impressions, clicks and conversions from the app. Events are independent: invalid "
@@ -172,18 +112,17 @@ class IngestionMutation:
     async def record_campaign_events(
         self, info: Ctx, input: RecordCampaignEventsInput
     ) -> RecordCampaignEventsPayload | None:
-        _too_many(len(input.events), ingestion.MAX_EVENTS)
+        check_batch_size(len(input.events), ingestion.MAX_EVENTS)
         events = [_event(e) for e in input.events]
 
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[ingestion.IngestResult]:
-            now = dt.datetime.now(dt.UTC)
-            return await ingestion.record_campaign_events(session=session, events=events, now=now)
-
-        async def reread(session: AsyncSession, ref: dict[str, Any]) -> ingestion.IngestResult:
-            return ingestion.result_of_ref(int(ref["id"]))
-
         result, errors = await run_mutation(
-            info, operation="recordCampaignEvents", input=input, write=write, reread=reread
+            info,
+            operation="recordCampaignEvents",
+            input=input,
+            write=lambda session, actor: ingestion.record_campaign_events(
+                session=session, events=events, now=dt.datetime.now(dt.UTC)
+            ),
+            reread=ingestion.stored_batch,
         )
         if result is None:
             return RecordCampaignEventsPayload(accepted=0, rejected=len(events), user_errors=errors)
@@ -205,52 +144,22 @@ class IngestionMutation:
             missing = UserError(field="campaignId", message="Not a Campaign id.", code=ProblemCode.NOT_FOUND)
             return RecordCampaignSpendPayload(metrics=None, user_errors=[missing])
 
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[CampaignDailyMetrics]:
-            return await ingestion.record_campaign_spend(
+        mode = spend.SpendMode(input.mode)
+        row, errors = await run_mutation(
+            info,
+            operation="recordCampaignSpend",
+            input=input,
+            write=lambda session, actor: spend.record_campaign_spend(
                 session=session,
                 actor=actor,
                 campaign_id=campaign_id,
                 day=input.date,
                 amount=input.amount,
-                mode=ingestion.SpendMode(input.mode),
+                mode=mode,
                 today=dt.datetime.now(dt.UTC).date(),
-            )
-
-        async def reread(session: AsyncSession, ref: dict[str, Any]) -> CampaignDailyMetrics | None:
-            statement = select(CampaignDailyMetrics).where(CampaignDailyMetrics.id == ref["id"])
-            return await session.scalar(statement.execution_options(populate_existing=True))
-
-        row, errors = await run_mutation(
-            info, operation="recordCampaignSpend", input=input, write=write, reread=reread
+            ),
+            reread=SPEND_REREAD,
         )
         return RecordCampaignSpendPayload(
             metrics=None if row is None else MetricDay.from_row(row), user_errors=errors
         )
-
-    @strawberry.mutation(
-        description="Store the flag checks an app made, all or none; `rollup-flag-usage` sums them daily.",
-        permission_classes=[allow(EVENT_REPORTERS)],
-    )
-    async def record_flag_usage(
-        self, info: Ctx, input: RecordFlagUsageInput
-    ) -> RecordFlagUsagePayload | None:
-        _too_many(len(input.events), usage.MAX_CHECKS)
-        problems: list[UserError] = []
-        checks = [_check(i, e, problems) for i, e in enumerate(input.events)]
-        if problems:
-            return RecordFlagUsagePayload(recorded=0, user_errors=problems)
-        viewer, request_id = info.context.viewer, info.context.request_id
-
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[int]:
-            now = dt.datetime.now(dt.UTC)
-            return await usage.record_flag_usage(
-                session=session, viewer=viewer, checks=checks, now=now, request_id=request_id
-            )
-
-        async def reread(session: AsyncSession, ref: dict[str, Any]) -> int:
-            return int(ref["id"])
-
-        recorded, errors = await run_mutation(
-            info, operation="recordFlagUsage", input=input, write=write, reread=reread
-        )
-        return RecordFlagUsagePayload(recorded=recorded or 0, user_errors=errors)

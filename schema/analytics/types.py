@@ -196,6 +196,18 @@ class CampaignRanking:
             for i, r in enumerate(ranks, start=1)
         ]
 
+    @classmethod
+    async def top(
+        cls, info: Ctx, metric: analytics.RankMetric, start: dt.date, end: dt.date, limit: int
+    ) -> list[CampaignRanking]:
+        """The best `limit` campaigns the viewer may see, by `metric` over the range."""
+        ctx = info.context
+        async with ctx.read_session() as session:
+            ranks = await analytics.top_campaigns(
+                session=session, viewer=ctx.viewer, metric=metric, start=start, end=end, limit=limit
+            )
+        return cls.ranked(ranks, start, end)
+
     @strawberry.field(description="The ranked campaign.", permission_classes=[allow(ANALYTICS_READERS)])
     async def campaign(
         self, info: Ctx
@@ -204,17 +216,6 @@ class CampaignRanking:
 
         row = await info.context.loader(CampaignByIdLoader).load(self.campaign_id)
         return None if row is None else Campaign.from_row(row)
-
-
-async def _ranking(
-    info: Ctx, metric: analytics.RankMetric, start: dt.date, end: dt.date, limit: int
-) -> list[CampaignRanking]:
-    ctx = info.context
-    async with ctx.read_session() as session:
-        ranks = await analytics.top_campaigns(
-            session=session, viewer=ctx.viewer, metric=metric, start=start, end=end, limit=limit
-        )
-    return CampaignRanking.ranked(ranks, start, end)
 
 
 @type_policy(OVERVIEW_READERS)
@@ -243,49 +244,6 @@ class PlatformOverview:
         permission_classes=[allow(OVERVIEW_READERS)],
     )
     async def top_campaigns(self, info: Ctx) -> list[CampaignRanking] | None:
-        return await _ranking(
+        return await CampaignRanking.top(
             info, analytics.RankMetric.REVENUE, self.start, self.end, analytics.OVERVIEW_TOP
-        )
-
-
-@strawberry.type
-class AnalyticsQuery:
-    @strawberry.field(
-        description="Campaigns ranked by a metric over a range (default: the last 30 days), best first.",
-        permission_classes=[allow(ANALYTICS_READERS)],
-    )
-    async def top_campaigns(
-        self,
-        info: Ctx,
-        metric: Annotated[CampaignMetric, strawberry.argument(description="What to rank by.")],
-        range: DateRangeInput | None = None,
-        first: Annotated[
-            int, strawberry.argument(description=f"How many campaigns, 1 to {analytics.MAX_TOP}.")
-        ] = analytics.DEFAULT_TOP,
-    ) -> list[CampaignRanking] | None:
-        start, end = resolve_range(range)
-        return await _ranking(info, metric, start, end, analytics.check_top_size(first=first))
-
-    @strawberry.field(
-        description="The dashboard home page over a range (default: the last 30 days); staff and services.",
-        permission_classes=[allow(OVERVIEW_READERS)],
-    )
-    async def platform_overview(
-        self, info: Ctx, range: DateRangeInput | None = None
-    ) -> PlatformOverview | None:
-        start, end = resolve_range(range)
-        ctx = info.context
-        async with ctx.read_session() as session:
-            o = await analytics.platform_overview(
-                session=session, viewer=ctx.viewer, start=start, end=end, now=dt.datetime.now(dt.UTC)
-            )
-        return PlatformOverview(
-            start=start,
-            end=end,
-            active_campaigns=o.active_campaigns,
-            totals=PerformanceSummary.from_totals(o.totals, start, end),
-            running_experiments=o.running_experiments,
-            enabled_flags=o.enabled_flags,
-            stale_flags=o.stale_flags,
-            new_users=o.new_users,
         )

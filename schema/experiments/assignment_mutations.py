@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from core.context import Ctx
 from core.policies import ASSIGNERS, CONVERSION_RECORDERS
-from resolvers.audit import Actor
 from resolvers.experiments import assignment_writes as assignments
-from resolvers.outcomes import Outcome, ProblemCode
+from resolvers.outcomes import ProblemCode
 from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation
 from schema.permissions import allow, type_policy
 
@@ -127,12 +124,6 @@ def _user_pk(gid: relay.GlobalID | None, errors: list[UserError]) -> int | None:
     return pk
 
 
-async def _reread_assignment(
-    session: AsyncSession, ref: dict[str, Any]
-) -> assignments.AssignedVariant | None:
-    return await assignments.stored_assignment(session, assignment_id=ref["id"])
-
-
 def _assignment(value: assignments.AssignedVariant | None) -> VariantAssignment | None:
     return None if value is None else VariantAssignment.from_value(value)
 
@@ -156,11 +147,14 @@ class ExperimentAssignmentMutation:
             )
         user_id = subject.value
 
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[assignments.AssignedVariant]:
-            return await assignments.assign_variant(session=session, experiment=experiment, user_id=user_id)
-
         value, errors = await run_mutation(
-            info, operation="assignVariant", input=input, write=write, reread=_reread_assignment
+            info,
+            operation="assignVariant",
+            input=input,
+            write=lambda session, actor: assignments.assign_variant(
+                session=session, experiment=experiment, user_id=user_id
+            ),
+            reread=assignments.stored_assignment,
         )
         return AssignVariantPayload(assignment=_assignment(value), user_errors=errors)
 
@@ -177,12 +171,13 @@ class ExperimentAssignmentMutation:
         if errors or experiment is None or user_id is None:
             return RecordConversionPayload(assignment=None, user_errors=errors)
 
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[assignments.AssignedVariant]:
-            return await assignments.record_conversion(
-                session=session, experiment=experiment, user_id=user_id, revenue=input.revenue
-            )
-
         value, errors = await run_mutation(
-            info, operation="recordConversion", input=input, write=write, reread=_reread_assignment
+            info,
+            operation="recordConversion",
+            input=input,
+            write=lambda session, actor: assignments.record_conversion(
+                session=session, experiment=experiment, user_id=user_id, revenue=input.revenue
+            ),
+            reread=assignments.stored_assignment,
         )
         return RecordConversionPayload(assignment=_assignment(value), user_errors=errors)

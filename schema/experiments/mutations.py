@@ -4,27 +4,27 @@ snapshots (admins); assignments and conversions are in schema/experiments/assign
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Any
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from core.context import Ctx
 from core.policies import EXPERIMENT_WRITERS, RESULT_RECOMPUTERS
+from loaders.experiments import ExperimentByIdLoader
 from models import experiments as m
-from resolvers.audit import Actor
-from resolvers.experiments import recompute, writes
-from resolvers.experiments.reads import ExperimentResults as Results
-from resolvers.outcomes import Outcome
+from resolvers.experiments import recompute, validation, writes
 from schema.experiments.assignment_mutations import ExperimentAssignmentMutation, user_error
 from schema.experiments.result_types import ExperimentResults
 from schema.experiments.types import Experiment
-from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation
+from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, by_id, pk_of, run_mutation
 from schema.permissions import allow
 
 S = m.ExperimentStatus
+# Experiment writers are staff, who see every experiment: the loader finds what was written.
+REREAD = by_id(ExperimentByIdLoader)
 
 
 @strawberry.input(description="One arm of a test.")
@@ -110,11 +110,11 @@ class RecomputeExperimentResultsPayload:
     user_errors: list[UserError] = strawberry.field(description="Problems with the input; empty on success.")
 
 
-def _variants(given: list[VariantInput] | None) -> tuple[writes.VariantFields, ...] | None:
+def _variants(given: list[VariantInput] | None) -> tuple[validation.VariantFields, ...] | None:
     if given is None:
         return None
     return tuple(
-        writes.VariantFields(
+        validation.VariantFields(
             key=v.key,
             name=v.name,
             weight=v.weight,
@@ -126,13 +126,13 @@ def _variants(given: list[VariantInput] | None) -> tuple[writes.VariantFields, .
     )
 
 
-def _fields(data: Any, errors: list[UserError]) -> writes.ExperimentFields:
+def _fields(data: Any, errors: list[UserError]) -> validation.ExperimentFields:
     campaign_id = None
     if data.campaign_id is not None:
         campaign_id = pk_of(data.campaign_id, "Campaign")
         if campaign_id is None:
             errors.extend(user_error("campaignId", "Not a Campaign id."))
-    return writes.ExperimentFields(
+    return validation.ExperimentFields(
         key=data.key,
         name=data.name,
         description=data.description,
@@ -146,10 +146,6 @@ def _fields(data: Any, errors: list[UserError]) -> writes.ExperimentFields:
     )
 
 
-async def _reread(session: AsyncSession, ref: dict[str, Any]) -> m.Experiment | None:
-    return await session.get(m.Experiment, ref["id"])
-
-
 def _payload(row: m.Experiment | None, errors: list[UserError]) -> ExperimentPayload:
     return ExperimentPayload(experiment=None if row is None else Experiment.from_row(row), user_errors=errors)
 
@@ -159,16 +155,20 @@ async def _transition(info: Ctx, input: ExperimentIdInput, target: S, name: str)
     if experiment_id is None:
         return _payload(None, user_error("id", "Not an Experiment id."))
 
-    async def write(session: AsyncSession, actor: Actor) -> Outcome[m.Experiment]:
-        return await writes.transition_experiment(
+    # A lambda, not a partial: the clock is read when the write runs, inside the transaction.
+    row, errors = await run_mutation(
+        info,
+        operation=name,
+        input=input,
+        write=lambda session, actor: writes.transition_experiment(
             session=session,
             actor=actor,
             experiment_id=experiment_id,
             target=target,
             now=dt.datetime.now(dt.UTC),
-        )
-
-    row, errors = await run_mutation(info, operation=name, input=input, write=write, reread=_reread)
+        ),
+        reread=REREAD,
+    )
     return _payload(row, errors)
 
 
@@ -184,11 +184,9 @@ class ExperimentMutation(ExperimentAssignmentMutation):
         if errors:
             return _payload(None, errors)
 
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[m.Experiment]:
-            return await writes.create_experiment(session=session, actor=actor, data=data)
-
+        write = partial(writes.create_experiment, data=data)
         row, errors = await run_mutation(
-            info, operation="createExperiment", input=input, write=write, reread=_reread
+            info, operation="createExperiment", input=input, write=write, reread=REREAD
         )
         return _payload(row, errors)
 
@@ -205,13 +203,9 @@ class ExperimentMutation(ExperimentAssignmentMutation):
         if errors or experiment_id is None:
             return _payload(None, errors)
 
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[m.Experiment]:
-            return await writes.update_experiment(
-                session=session, actor=actor, experiment_id=experiment_id, data=data
-            )
-
+        write = partial(writes.update_experiment, experiment_id=experiment_id, data=data)
         row, errors = await run_mutation(
-            info, operation="updateExperiment", input=input, write=write, reread=_reread
+            info, operation="updateExperiment", input=input, write=write, reread=REREAD
         )
         return _payload(row, errors)
 
@@ -255,16 +249,14 @@ class ExperimentMutation(ExperimentAssignmentMutation):
                 experiment=None, results=None, user_errors=user_error("id", "Not an Experiment id.")
             )
 
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[tuple[m.Experiment, Results]]:
-            return await recompute.recompute_experiment(
-                session=session, experiment_id=experiment_id, now=dt.datetime.now(dt.UTC)
-            )
-
-        async def reread(session: AsyncSession, ref: dict[str, Any]) -> tuple[m.Experiment, Results] | None:
-            return await recompute.stored_results(session, experiment_id=ref["id"])
-
         value, errors = await run_mutation(
-            info, operation="recomputeExperimentResults", input=input, write=write, reread=reread
+            info,
+            operation="recomputeExperimentResults",
+            input=input,
+            write=lambda session, actor: recompute.recompute_experiment(
+                session=session, experiment_id=experiment_id, now=dt.datetime.now(dt.UTC)
+            ),
+            reread=recompute.stored_results,
         )
         return RecomputeExperimentResultsPayload(
             experiment=None if value is None else Experiment.from_row(value[0]),

@@ -1,4 +1,4 @@
-"""GraphQL types and root fields of the experiments (A/B tests) domain."""
+"""GraphQL types of the experiments (A/B tests) domain: tests, their variants, assignments."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import strawberry
 from strawberry import relay
 
 from core.context import Ctx
-from core.errors import BadUserInput
 from core.policies import ASSIGNMENT_READERS, STAFF
 from core.viewer import Role
 from loaders.experiments import (
@@ -21,7 +20,6 @@ from loaders.experiments import (
 )
 from models import experiments as m
 from resolvers.experiments import reads as experiment_resolvers
-from schema.connections import Connection, page_request, paged
 from schema.experiments.result_types import ExperimentResults
 from schema.nodes import resolve_visible
 from schema.permissions import allow, type_policy
@@ -169,76 +167,3 @@ class Experiment(relay.Node):
         views = await info.context.loader(AssignmentsByUserLoader).load(user_id)
         mine = next((v for v in views if v.experiment_id == self.id), None)
         return None if mine is None else ExperimentAssignment.from_view(mine)
-
-
-@strawberry.input(description="Filters of the experiment list; all given ones must match.")
-class ExperimentFilterInput:
-    status: list[ExperimentStatus] | None = strawberry.field(
-        default=None, description="Any of these statuses."
-    )
-    campaign_id: strawberry.ID | None = strawberry.field(default=None, description="Global id of a campaign.")
-
-
-def _campaign_pk(value: strawberry.ID | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        gid = relay.GlobalID.from_id(value)
-        if gid.type_name != "Campaign":
-            raise ValueError(gid.type_name)
-        return int(gid.node_id)
-    except ValueError as exc:
-        raise BadUserInput("Not a Campaign id.", field="campaignId") from exc
-
-
-@strawberry.type
-class ExperimentQuery:
-    @strawberry.field(
-        description="One experiment by global id; null when it does not exist.",
-        permission_classes=[allow(STAFF)],
-    )
-    async def experiment(self, info: Ctx, id: relay.GlobalID) -> Experiment | None:
-        if id.type_name != "Experiment":
-            return None
-        (found,) = await Experiment.resolve_nodes(info=info, node_ids=[id.node_id])
-        return found
-
-    @strawberry.field(
-        description="Experiments, newest first, filtered, a page at a time.",
-        permission_classes=[allow(STAFF)],
-    )
-    async def experiments(
-        self,
-        info: Ctx,
-        filter: ExperimentFilterInput | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Experiment] | None:
-        f = filter or ExperimentFilterInput()
-        criteria = experiment_resolvers.ExperimentFilter(
-            statuses=[s.value for s in f.status or []], campaign_id=_campaign_pk(f.campaign_id)
-        )
-        ctx = info.context
-        return await paged(
-            ctx,
-            lambda session: experiment_resolvers.list_experiments(
-                session=session,
-                viewer=ctx.viewer,
-                filter=criteria,
-                page=page_request(first, after, last, before),
-            ),
-            Experiment.from_row,
-        )
-
-    @strawberry.field(
-        description="The viewer's own experiment assignments, newest first.",
-        permission_classes=[allow(ASSIGNMENT_READERS)],
-    )
-    async def my_experiment_assignments(self, info: Ctx) -> list[ExperimentAssignment] | None:
-        user_id = info.context.viewer.user_id
-        if user_id is None:
-            return []
-        views = await info.context.loader(AssignmentsByUserLoader).load(user_id)
-        return [ExperimentAssignment.from_view(v) for v in views]
