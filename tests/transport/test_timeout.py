@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError
 
 from core.settings import Settings
 from server import create_app
-from tests.http.client import GRAPHQL_RESPONSE_JSON, client_for
+from tests.transport.client import GRAPHQL_RESPONSE_JSON, client_for
 
 QUERY = "{ merchantCategories { name } }"
 
