@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+from starlette.applications import Starlette
+from starlette.types import Receive, Scope, Send
 
 from core.settings import Settings
 from server import create_app
@@ -14,9 +16,20 @@ GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
 
 @asynccontextmanager
-async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+async def serving(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """A client on `app`; like an ASGI server, it hands every request a shallow copy of the state the
+    lifespan yielded (httpx's ASGITransport runs no lifespan)."""
+    async with app.router.lifespan_context(app) as state:
+
+        async def with_state(scope: Scope, receive: Receive, send: Send) -> None:
+            await app({**scope, "state": dict(state or {})}, receive, send)
+
+        transport = httpx.ASGITransport(app=with_state)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client
+
+
+@asynccontextmanager
+async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(create_app(settings)) as client:
+        yield client
