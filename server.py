@@ -29,6 +29,18 @@ from transport.http import GraphQLEndpoint
 from transport.state import AppState
 from transport.surface import CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS, HttpSurface
 
+LAYERS = """\
+layers: server -> transport -> schema -> resolvers and loaders -> models, core below all
+(imports point down the list, never up; nothing imports server.py)
+  server.py   create_app (routes, middleware, a lifespan yielding typed state) and this command line
+  transport/  the wire: GraphQL over HTTP (media types, batches), the viewer, headers, health checks
+  schema/     Strawberry types and the root Query / Mutation, one package per domain; Relay pieces
+  resolvers/  business rules per domain: validation, state machines, statistics; the writes
+  loaders/    DataLoaders: one SQL statement per batch of keys, rows for the schema (the reads)
+  models/     SQLAlchemy typed models: the tables
+  core/       used by all: settings, database, Redis, viewer and role sets, context, errors, logging
+"""
+
 
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the ASGI app; the lifespan opens and closes the database pool and the Redis client."""
@@ -225,7 +237,12 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="server.py", description="SwipeSavvy GraphQL API")
+    parser = argparse.ArgumentParser(
+        prog="server.py",
+        description="SwipeSavvy GraphQL API",
+        epilog=LAYERS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="serve the API (GraphiQL at /graphql)")
