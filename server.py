@@ -1,9 +1,4 @@
-"""The SwipeSavvy GraphQL API: the Starlette app and the command line.
-
-python server.py serve      start PostgreSQL/Redis if not configured, migrate, seed demo data once, serve
-python server.py migrate    apply the migrations
-python server.py seed       load demo or bench data into an empty database
-"""
+"""The SwipeSavvy GraphQL API: the Starlette app and the command line (`python server.py --help`)."""
 
 from __future__ import annotations
 
@@ -11,63 +6,40 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from core import migrate, sqlstats
+from core.commands import cmd_create_db_roles, cmd_migrate, describe_services, run_job, services
 from core.database import create_engine, create_sessionmaker
-from core.embedded import EmbeddedServices, start_embedded
-from core.http import (
-    HttpSurface,
-)
 from core.logging import configure_logging, install_redaction
-from core.redis import create_redis, is_up
+from core.redis import create_redis
 from core.settings import Settings, get_settings
 from core.tokens import mint_access_token, signing_secret
-from core.urls import redact
 from core.viewer import Role
 from schema import schema
-from transport.http import IDEMPOTENCY_HEADER, GraphQLEndpoint  # noqa: F401 - re-exported for tests
+from transport.health import healthz, readyz
+from transport.http import GraphQLEndpoint
+from transport.state import AppState
+from transport.surface import CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS, HttpSurface
 
-log = logging.getLogger("swipesavvy")
-
-READINESS_TIMEOUT_S = 2.0
-CORS_EXPOSED_HEADERS = ["x-request-id", "idempotent-replayed", "retry-after"]
-CORS_ALLOWED_HEADERS = ["authorization", "content-type", "x-request-id", "idempotency-key", "x-api-key"]
-
-
-async def healthz(request: Request) -> JSONResponse:
-    """The process is alive (no dependency is checked)."""
-    return JSONResponse({"status": "ok"})
-
-
-async def readyz(request: Request) -> JSONResponse:
-    """Ready when PostgreSQL answers; Redis down only degrades (the API serves without it)."""
-    state = request.app.state
-    try:
-        async with asyncio.timeout(READINESS_TIMEOUT_S):
-            async with state.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        postgres = "ok"
-    except Exception:  # noqa: BLE001 - any failure to reach the database means not ready
-        log.warning("readiness: postgresql unreachable", exc_info=True)
-        postgres = "down"
-    redis = "ok" if state.redis is not None and await is_up(state.redis) else "down"
-    if postgres == "down":
-        return JSONResponse({"status": "unready", "postgres": postgres, "redis": redis}, status_code=503)
-    status = "ready" if redis == "ok" else "degraded"
-    return JSONResponse({"status": status, "postgres": postgres, "redis": redis})
+LAYERS = """\
+layers: server -> transport -> schema -> resolvers and loaders -> models, core below all
+(imports point down the list, never up; nothing imports server.py)
+  server.py   create_app (routes, middleware, a lifespan yielding typed state) and this command line
+  transport/  the wire: GraphQL over HTTP (media types, batches), the viewer, headers, health checks
+  schema/     Strawberry types and the root Query / Mutation, one package per domain; Relay pieces
+  resolvers/  business rules per domain: validation, state machines, statistics; the writes
+  loaders/    DataLoaders: one SQL statement per batch of keys, rows for the schema (the reads)
+  models/     SQLAlchemy typed models: the tables
+  core/       used by all: settings, database, Redis, viewer and role sets, context, errors, logging
+"""
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -77,7 +49,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         raise RuntimeError("DATABASE_URL and REDIS_URL must be set (`python server.py serve` sets them)")
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
         engine = create_engine(settings.database_url or "", settings)
         read_engine = (
             create_engine(settings.database_read_url, settings) if settings.database_read_url else engine
@@ -85,13 +57,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         for instrumented in {engine, read_engine}:
             sqlstats.instrument(instrumented.sync_engine)
         redis = create_redis(settings.redis_url or "")
-        app.state.settings = settings
-        app.state.engine = engine
-        app.state.sessionmaker = create_sessionmaker(engine)
-        app.state.read_sessionmaker = create_sessionmaker(read_engine)
-        app.state.redis = redis
         try:
-            yield
+            yield AppState(
+                engine=engine,
+                sessionmaker=create_sessionmaker(engine),
+                read_sessionmaker=create_sessionmaker(read_engine),
+                redis=redis,
+            )
         finally:
             await redis.aclose()
             if read_engine is not engine:
@@ -125,34 +97,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
 # ---------------------------------------------------------------- command line
 
 
-@contextmanager
-def _services(settings: Settings, *, need_redis: bool) -> Iterator[Settings]:
-    """Start the embedded servers that the settings leave unconfigured; stop them on exit."""
-    embedded: EmbeddedServices | None = None
-    if not settings.database_url or (need_redis and not settings.redis_url):
-        embedded = start_embedded(
-            data_dir=settings.data_dir,
-            database_name=settings.embedded_database_name,
-            need_postgres=not settings.database_url,
-            need_redis=need_redis and not settings.redis_url,
-        )
-    try:
-        # Re-read: start_embedded exported the URLs into the environment, for workers to inherit too.
-        get_settings.cache_clear()
-        yield get_settings()
-    finally:
-        if embedded is not None:
-            embedded.stop()
-
-
-def _describe(settings: Settings, started: list[str]) -> None:
-    def origin(name: str) -> str:
-        return "embedded" if name in started else "external"
-
-    print(f"PostgreSQL ({origin('postgresql')}): {redact(settings.database_url or '')}", flush=True)
-    print(f"Redis ({origin('redis')}): {redact(settings.redis_url or '')}", flush=True)
-
-
 async def _seed_if_empty(settings: Settings) -> None:
     import seed
 
@@ -170,8 +114,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     started = [
         n for n, unset in (("postgresql", not base.database_url), ("redis", not base.redis_url)) if unset
     ]
-    with _services(base, need_redis=True) as settings:
-        _describe(settings, started)
+    with services(base, need_redis=True) as settings:
+        describe_services(settings, started)
         migrate.upgrade(settings.database_url or "")
         if settings.seed_demo_on_start and not args.no_seed:
             asyncio.run(_seed_if_empty(settings))
@@ -192,20 +136,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
-    with _services(get_settings(), need_redis=False) as settings:
-        if args.revision.startswith("-") or args.downgrade:
-            migrate.downgrade(settings.database_url or "", args.revision)
-        else:
-            migrate.upgrade(settings.database_url or "", args.revision)
-        print(f"Migrated {redact(settings.database_url or '')} to {args.revision}")
-    return 0
-
-
 def cmd_seed(args: argparse.Namespace) -> int:
     import seed
 
-    with _services(get_settings(), need_redis=False) as settings:
+    with services(get_settings(), need_redis=False) as settings:
         migrate.upgrade(settings.database_url or "")
         try:
             report = asyncio.run(
@@ -253,7 +187,7 @@ async def _token_for(settings: Settings, *, email: str | None, role: Role, minut
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    with _services(get_settings(), need_redis=False) as settings:
+    with services(get_settings(), need_redis=False) as settings:
         token = asyncio.run(
             _token_for(settings, email=args.email, role=Role(args.role), minutes=args.minutes)
         )
@@ -261,25 +195,10 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_job(job: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
-    """Run `job(session)` in one committed transaction against the configured (or embedded) database."""
-
-    async def run(settings: Settings) -> Any:
-        engine = create_engine(settings.database_url or "", settings, pool_size=1)
-        try:
-            async with create_sessionmaker(engine)() as session, session.begin():
-                return await job(session)
-        finally:
-            await engine.dispose()
-
-    with _services(get_settings(), need_redis=False) as settings:
-        return asyncio.run(run(settings))
-
-
 def cmd_prune(args: argparse.Namespace) -> int:
     from resolvers.admin.retention import prune
 
-    counts = _run_job(lambda session: prune(session, now=datetime.now(UTC)))
+    counts = run_job(lambda session: prune(session, now=datetime.now(UTC)))
     for table, deleted in counts.items():
         print(f"{table}: {deleted} deleted")
     return 0
@@ -289,7 +208,7 @@ def cmd_rollup_flag_usage(args: argparse.Namespace) -> int:
     from resolvers.flags.usage_writes import rollup_flag_usage, yesterday_utc
 
     day = args.date or yesterday_utc()
-    changed = _run_job(lambda session: rollup_flag_usage(session, day=day))
+    changed = run_job(lambda session: rollup_flag_usage(session, day=day))
     print(f"feature_flag_analytics for {day}: {changed} row(s) written")
     return 0
 
@@ -298,29 +217,11 @@ def cmd_recompute_results(args: argparse.Namespace) -> int:
     from resolvers.experiments.recompute import UnknownExperiments, recompute_results
 
     try:
-        done = _run_job(lambda session: recompute_results(session, experiment_keys=args.experiment or None))
+        done = run_job(lambda session: recompute_results(session, experiment_keys=args.experiment or None))
     except UnknownExperiments as exc:
         print(f"recompute-results: {exc}", file=sys.stderr)
         return 1
     print(f"results stored for {done} experiment(s)")
-    return 0
-
-
-def cmd_create_db_roles(args: argparse.Namespace) -> int:
-    from core.dbroles import create_db_roles
-
-    with _services(get_settings(), need_redis=False) as settings:
-        migrate.upgrade(settings.database_url or "")
-        asyncio.run(
-            create_db_roles(
-                settings.database_url or "",
-                app_role=args.app_role,
-                analytics_role=args.analytics_role,
-                app_password=settings.db_app_password,
-                analytics_password=settings.db_analytics_password,
-            )
-        )
-    print(f"Roles ready: {args.app_role} (read-write, no DDL), {args.analytics_role} (read-only)")
     return 0
 
 
@@ -336,7 +237,12 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="server.py", description="SwipeSavvy GraphQL API")
+    parser = argparse.ArgumentParser(
+        prog="server.py",
+        description="SwipeSavvy GraphQL API",
+        epilog=LAYERS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="serve the API (GraphiQL at /graphql)")

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-import httpx
-from starlette.applications import Starlette
-
 from core.settings import AppEnv, Settings
-from server import build_parser, create_app
+from server import build_parser
+from tests.transport.client import client_for
 
 CATEGORIES_QUERY = "{ merchantCategories { name colorCode } }"
 # Nothing listens on port 1: connecting fails at once.
@@ -17,45 +12,36 @@ UNREACHABLE_DATABASE = "postgresql://postgres@127.0.0.1:1/nowhere"
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 
 
-@asynccontextmanager
-async def _client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app: Starlette = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
-
-
 async def test_healthz_answers_without_dependencies(settings: Settings) -> None:
-    async with _client(settings.model_copy(update={"database_url": UNREACHABLE_DATABASE})) as client:
+    async with client_for(settings.model_copy(update={"database_url": UNREACHABLE_DATABASE})) as client:
         response = await client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
 
 
 async def test_readyz_is_ready_with_postgres_and_redis(settings: Settings) -> None:
-    async with _client(settings) as client:
+    async with client_for(settings) as client:
         response = await client.get("/readyz")
     assert response.status_code == 200
     assert response.json() == {"status": "ready", "postgres": "ok", "redis": "ok"}
 
 
 async def test_readyz_is_503_when_postgres_is_unreachable(settings: Settings) -> None:
-    async with _client(settings.model_copy(update={"database_url": UNREACHABLE_DATABASE})) as client:
+    async with client_for(settings.model_copy(update={"database_url": UNREACHABLE_DATABASE})) as client:
         response = await client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["postgres"] == "down"
 
 
 async def test_readyz_stays_200_but_degraded_when_redis_is_down(settings: Settings) -> None:
-    async with _client(settings.model_copy(update={"redis_url": UNREACHABLE_REDIS})) as client:
+    async with client_for(settings.model_copy(update={"redis_url": UNREACHABLE_REDIS})) as client:
         response = await client.get("/readyz")
     assert response.status_code == 200
     assert response.json() == {"status": "degraded", "postgres": "ok", "redis": "down"}
 
 
 async def test_graphql_answers_a_query_from_the_database(settings: Settings) -> None:
-    async with _client(settings) as client:
+    async with client_for(settings) as client:
         response = await client.post("/graphql", json={"query": CATEGORIES_QUERY})
     body = response.json()
     assert response.status_code == 200, body
@@ -68,7 +54,7 @@ async def test_graphql_answers_a_query_from_the_database(settings: Settings) -> 
 
 async def test_graphiql_is_served_in_development(settings: Settings) -> None:
     dev = settings.model_copy(update={"app_env": AppEnv.DEVELOPMENT, "graphiql": None})
-    async with _client(dev) as client:
+    async with client_for(dev) as client:
         response = await client.get("/graphql", headers={"accept": "text/html"})
     assert response.status_code == 200
     assert "graphiql" in response.text.lower()

@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError
 
 from core.settings import Settings
 from server import create_app
-from tests.http.client import GRAPHQL_RESPONSE_JSON, client_for
+from tests.transport.client import GRAPHQL_RESPONSE_JSON, client_for
 
 QUERY = "{ merchantCategories { name } }"
 
@@ -31,8 +31,8 @@ async def test_a_request_past_the_limit_is_cancelled(settings: Settings, accept:
 
 async def test_the_pool_connections_carry_the_statement_timeout(settings: Settings) -> None:
     app = create_app(settings.model_copy(update={"db_statement_timeout_ms": 50}))
-    async with app.router.lifespan_context(app):
-        async with app.state.engine.connect() as conn:
+    async with app.router.lifespan_context(app) as state:
+        async with state["engine"].connect() as conn:
             assert await conn.scalar(text("SHOW statement_timeout")) == "50ms"
             with pytest.raises(DBAPIError, match="statement timeout"):
                 await conn.execute(text("SELECT pg_sleep(1)"))

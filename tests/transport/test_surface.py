@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from core.settings import AppEnv, Settings
 from server import create_app
-from tests.http.client import client_for
+from tests.transport.client import client_for
 
 ALLOWED_ORIGIN = "https://dashboard.example.com"
 HEX_ID = re.compile(r"[0-9a-f]{32}")

@@ -12,7 +12,7 @@ import pytest
 from core.settings import Settings
 from core.tokens import mint_access_token, signing_secret
 from core.viewer import Role
-from tests.http.client import GRAPHQL_RESPONSE_JSON, client_for
+from tests.transport.client import GRAPHQL_RESPONSE_JSON, client_for
 
 QUERY = "{ merchantCategories { name } }"
 SYNTAX_ERROR = "{ merchantCategories { name "

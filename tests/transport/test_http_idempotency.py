@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
 from sqlalchemy import func, select
 
 from core.database import create_engine, create_sessionmaker
@@ -15,6 +14,7 @@ from core.viewer import Role
 from models.campaigns import Campaign
 from models.users import User
 from server import create_app
+from tests.transport.client import serving
 
 CREATE = (
     'mutation { createCampaign(input: {name: "Over HTTP", type: PUSH_NOTIFICATION}) { campaign { id } } }'
@@ -36,13 +36,9 @@ async def test_header_retry_replays_the_first_response(settings: Settings, scrat
         ),
         "idempotency-key": "http-1",
     }
-    app = create_app(app_settings)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://test"
-        ) as client:
-            first = await client.post("/graphql", json={"query": CREATE}, headers=headers)
-            second = await client.post("/graphql", json={"query": CREATE}, headers=headers)
+    async with serving(create_app(app_settings)) as client:
+        first = await client.post("/graphql", json={"query": CREATE}, headers=headers)
+        second = await client.post("/graphql", json={"query": CREATE}, headers=headers)
 
     assert first.status_code == second.status_code == 200
     assert second.json()["data"] == first.json()["data"]

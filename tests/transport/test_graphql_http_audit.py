@@ -15,7 +15,7 @@ AUDIT_TIMEOUT_S = 120
 
 
 def _audit_package() -> Path:
-    """tests/http/node_modules, installed from package.json (exact versions) when missing."""
+    """tests/transport/node_modules, installed from package.json (exact versions) when missing."""
     wanted = json.loads((HERE / "package.json").read_text())["dependencies"]["graphql-http"]
     installed = HERE / "node_modules" / "graphql-http" / "package.json"
     if installed.exists() and json.loads(installed.read_text())["version"] == wanted:

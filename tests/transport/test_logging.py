@@ -16,7 +16,7 @@ from core.settings import Settings
 from core.tokens import mint_access_token, signing_secret
 from core.viewer import Role
 from models.users import User
-from tests.http.conftest import serve
+from tests.transport.conftest import serve
 
 UPDATE = """
 mutation ($input: UpdateMyProfileInput!) {

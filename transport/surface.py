@@ -1,13 +1,12 @@
-"""What every HTTP response carries: a request id, security headers, and the body-size limit."""
+"""What every HTTP response carries, whatever the route: a request id, security headers and the
+body-size limit; and the headers CORS lets through."""
 
 from __future__ import annotations
 
 import logging
 import re
 import uuid
-from typing import Any
 
-import orjson
 from starlette.datastructures import MutableHeaders
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -15,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from core.errors import ErrorCode
 from core.logging import request_id_var
 from core.settings import Settings
+from transport.media import error_body
 
 log = logging.getLogger("swipesavvy.http")
 
@@ -39,6 +39,10 @@ SECURITY_HEADERS = {
 HSTS = "max-age=63072000; includeSubDomains"
 # Responses of these paths depend on the viewer: no shared or browser cache may keep them.
 NO_STORE_PREFIXES = ("/graphql",)
+# The request headers a cross-origin script may send, and the response headers it may read (CORS
+# hides the others from it).
+CORS_ALLOWED_HEADERS = ["authorization", "content-type", "x-request-id", "idempotency-key", "x-api-key"]
+CORS_EXPOSED_HEADERS = ["x-request-id", "idempotent-replayed", "retry-after"]
 
 
 class BodyTooLarge(Exception):
@@ -49,12 +53,6 @@ def request_id_of(scope: Scope) -> str:
     """The id HttpSurface gave this request (a fresh one when the app runs without the middleware)."""
     state = scope.setdefault("state", {})
     return str(state.setdefault("request_id", uuid.uuid4().hex))
-
-
-def error_body(message: str, code: ErrorCode, request_id: str, **extensions: Any) -> bytes:
-    """A GraphQL-shaped error document, for failures before or around GraphQL execution."""
-    error = {"message": message, "extensions": {"code": code.value, "requestId": request_id, **extensions}}
-    return orjson.dumps({"errors": [error]})
 
 
 class HttpSurface:
@@ -153,94 +151,3 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return str(value.decode("latin-1"))
     return None
-
-
-# ---------------------------------------------------------------- GraphQL over HTTP
-
-GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-JSON = "application/json"
-_JSON_ALIASES = {JSON, "application/*", "*/*"}
-
-
-class HttpProblem(Exception):
-    """A request GraphQL cannot even start on: the status and the client-safe message."""
-
-    def __init__(self, status: int, message: str, **extensions: Any) -> None:
-        super().__init__(message)
-        self.status, self.message, self.extensions = status, message, extensions
-
-
-def negotiate(accept: str | None) -> str | None:
-    """The response media type for an Accept header (the spec's default is application/json);
-    None when the client accepts neither JSON type."""
-    if not accept or not accept.strip():
-        return JSON
-    best, best_q = None, 0.0
-    for item in accept.split(","):
-        media, *params = (part.strip().lower() for part in item.split(";"))
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        if media == GRAPHQL_RESPONSE_JSON:
-            candidate = GRAPHQL_RESPONSE_JSON
-        elif media in _JSON_ALIASES:
-            candidate = JSON
-        else:
-            continue
-        # On equal preference the spec's own media type wins: it carries the clearer status codes.
-        if q > best_q or (q == best_q and q > 0 and candidate == GRAPHQL_RESPONSE_JSON):
-            best, best_q = candidate, q
-    return best
-
-
-def operation_params(raw: Any) -> dict[str, Any]:
-    """Check one request's `query`, `operationName`, `variables` and `extensions` members."""
-    if not isinstance(raw, dict):
-        raise HttpProblem(400, "Each GraphQL request must be a JSON object.")
-    query = raw.get("query")
-    if not isinstance(query, str) or not query:
-        raise HttpProblem(400, "The request has no query string.")
-    name = raw.get("operationName")
-    if name is not None and not isinstance(name, str):
-        raise HttpProblem(400, "operationName must be a string.")
-    for member in ("variables", "extensions"):
-        if raw.get(member) is not None and not isinstance(raw.get(member), dict):
-            raise HttpProblem(400, f"{member} must be a JSON object.")
-    return {"query": query, "operation_name": name, "variables": raw.get("variables")}
-
-
-def decode_json_param(value: str | None, member: str) -> Any:
-    """A GET parameter that carries JSON (variables, extensions)."""
-    if value is None or value == "":
-        return None
-    try:
-        return orjson.loads(value)
-    except orjson.JSONDecodeError as exc:
-        raise HttpProblem(400, f"{member} is not valid JSON.") from exc
-
-
-def decode_body(body: bytes, content_type: str | None, *, max_batch: int) -> list[dict[str, Any]]:
-    """The operations of a POST body: one object, or a JSON array of at most `max_batch` of them."""
-    media = (content_type or "").split(";", 1)[0].strip().lower()
-    if media != JSON:
-        raise HttpProblem(415, "POST requests must have Content-Type application/json.")
-    if not body:
-        raise HttpProblem(400, "The request body is empty.")
-    try:
-        raw = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise HttpProblem(400, "The request body is not valid JSON.") from exc
-    if not isinstance(raw, list):
-        return [operation_params(raw)]
-    if not raw:
-        raise HttpProblem(400, "A batched request must hold at least one operation.")
-    if len(raw) > max_batch:
-        raise HttpProblem(
-            400, f"A batched request may hold at most {max_batch} operations.", maxBatchOperations=max_batch
-        )
-    return [operation_params(item) for item in raw]

@@ -1,0 +1,20 @@
+"""What the lifespan opens once and every request reads: the app's typed lifespan state."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+import redis.asyncio as aioredis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+
+class AppState(TypedDict):
+    """Yielded by server.py's lifespan; the ASGI server hands each request a shallow copy of it, which
+    handlers read as `request.state.<name>`."""
+
+    engine: AsyncEngine
+    # The primary: mutations and the API-key lookup (it records when a key was last used).
+    sessionmaker: async_sessionmaker[AsyncSession]
+    # The read replica when DATABASE_READ_URL is set, else the primary.
+    read_sessionmaker: async_sessionmaker[AsyncSession]
+    redis: aioredis.Redis

@@ -1,0 +1,28 @@
+"""Who is calling: the viewer named by a bearer token or an X-API-Key header."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from core.errors import Unauthenticated
+from core.tokens import viewer_from_authorization
+from core.viewer import Viewer
+from resolvers.auth.api_keys import viewer_for_api_key
+
+API_KEY_HEADER = "x-api-key"
+
+
+async def viewer_of(request: Request, *, secret: str) -> Viewer:
+    """From `Authorization: Bearer <jwt>` or `X-API-Key`, never both; neither is anonymous."""
+    api_key = request.headers.get(API_KEY_HEADER)
+    authorization = request.headers.get("authorization")
+    if api_key is None:
+        return viewer_from_authorization(authorization, secret=secret)
+    if authorization:
+        raise Unauthenticated("Send an API key or a bearer token, not both.")
+    # A write session: the lookup records when the key was last used.
+    async with request.state.sessionmaker() as session, session.begin():
+        viewer = await viewer_for_api_key(session, api_key.strip())
+    if viewer is None:
+        raise Unauthenticated("The API key is invalid, revoked or expired.")
+    return viewer
