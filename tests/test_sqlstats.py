@@ -5,17 +5,14 @@ from __future__ import annotations
 import httpx
 
 from core.settings import AppEnv, Settings
-from server import create_app
+from tests.transport.client import client_for
 
 QUERY = "{ merchantCategories { name } }"
 
 
 async def _post(settings: Settings, query: str, headers: dict[str, str] | None = None) -> httpx.Response:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            return await client.post("/graphql", json={"query": query}, headers=headers or {})
+    async with client_for(settings) as client:
+        return await client.post("/graphql", json={"query": query}, headers=headers or {})
 
 
 async def test_development_responses_count_sql_statements(settings: Settings) -> None:

@@ -13,6 +13,7 @@ from core.tokens import mint_access_token, signing_secret
 from core.viewer import Role, Viewer
 from models.users import User
 from server import create_app
+from tests.transport.client import serving
 
 CREATE_KEY = (
     'mutation { createApiKey(input: {name: "etl", role: SERVICE}) { key apiKey { id } userErrors { code } } }'
@@ -40,30 +41,24 @@ async def test_an_api_key_acts_with_its_role_until_revoked(settings: Settings, s
             secret=signing_secret(app_settings), user_id=admin_id, role=Role.ADMIN, ttl=timedelta(minutes=5)
         )
     }
-    app = create_app(app_settings)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://test"
-        ) as client:
+    async with serving(create_app(app_settings)) as client:
 
-            async def post(
-                query: str, headers: dict[str, str], variables: dict | None = None
-            ) -> httpx.Response:  # type: ignore[type-arg]
-                return await client.post(
-                    "/graphql", json={"query": query, "variables": variables}, headers=headers
-                )
+        async def post(query: str, headers: dict[str, str], variables: dict | None = None) -> httpx.Response:  # type: ignore[type-arg]
+            return await client.post(
+                "/graphql", json={"query": query, "variables": variables}, headers=headers
+            )
 
-            created = (await post(CREATE_KEY, bearer)).json()["data"]["createApiKey"]
-            key, key_id = created["key"], created["apiKey"]["id"]
-            as_key = {"x-api-key": key}
+        created = (await post(CREATE_KEY, bearer)).json()["data"]["createApiKey"]
+        key, key_id = created["key"], created["apiKey"]["id"]
+        as_key = {"x-api-key": key}
 
-            allowed = await post(SERVICE_READ, as_key)
-            anonymous = await post(SERVICE_READ, {})
-            both = await post(SERVICE_READ, {**as_key, **bearer})
-            wrong = await post(SERVICE_READ, {"x-api-key": key + "x"})
-            spent = await post(SPEND, as_key)
-            await post(REVOKE_KEY, bearer, {"id": key_id})
-            revoked = await post(SERVICE_READ, as_key)
+        allowed = await post(SERVICE_READ, as_key)
+        anonymous = await post(SERVICE_READ, {})
+        both = await post(SERVICE_READ, {**as_key, **bearer})
+        wrong = await post(SERVICE_READ, {"x-api-key": key + "x"})
+        spent = await post(SPEND, as_key)
+        await post(REVOKE_KEY, bearer, {"id": key_id})
+        revoked = await post(SERVICE_READ, as_key)
 
     assert allowed.status_code == 200 and "errors" not in allowed.json()
     assert anonymous.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -17,6 +17,7 @@ from core.viewer import Role
 from models.users import User
 from server import create_app
 from tests.auth.support import PASSWORD, PASSWORD_HASH
+from tests.transport.client import serving
 
 LOGIN = (
     "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) "
@@ -36,10 +37,8 @@ async def client(settings: Settings, scratch_db_url: str) -> AsyncIterator[tuple
     async with create_sessionmaker(engine)() as session, session.begin():
         session.add(User(email="ann@example.com", name="Ann", role="customer", password_hash=PASSWORD_HASH))
     await engine.dispose()
-    app = create_app(app_settings)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
-            yield http, signing_secret(app_settings)
+    async with serving(create_app(app_settings)) as http:
+        yield http, signing_secret(app_settings)
 
 
 async def _post(
