@@ -17,7 +17,8 @@ from sqlalchemy import ColumnElement, Select, false, func, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from core.viewer import Role, Viewer
+from core.policies import SEES_EVERY_USER
+from core.viewer import Viewer
 from loaders.base import Loader, many_per_key, one_per_key
 from loaders.visibility import users_visible_to
 from models.merchants import Merchant
@@ -29,7 +30,7 @@ G = TypeVar("G", bound=Hashable)
 
 def user_rows_visible_to(viewer: Viewer, user_id_column: Any) -> ColumnElement[bool]:
     """The rows of users the viewer may see (users_visible_to, on a table's user_id column)."""
-    if viewer.role is Role.ADMIN:
+    if viewer.role in SEES_EVERY_USER:
         return true()
     if viewer.user_id is not None:
         return user_id_column == viewer.user_id

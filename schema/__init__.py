@@ -14,7 +14,8 @@ from strawberry.types import ExecutionContext, Info
 
 from core.errors import BadUserInput
 from core.policies import EVERYONE
-from schema.admin.types import AdminMutation, AdminQuery
+from schema.admin.mutations import AdminMutation
+from schema.admin.queries import AdminQuery
 from schema.analytics.mutations import AnalyticsMutation
 from schema.analytics.queries import AnalyticsQuery
 from schema.auth.mutations import AuthMutation

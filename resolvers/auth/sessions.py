@@ -23,7 +23,8 @@ from core.tokens import mint_access_token, new_opaque_token, successor_refresh_t
 from core.viewer import Role
 from models.admin import RefreshToken, RefreshTokenFamily
 from models.users import User
-from resolvers.outcomes import Problem, ProblemCode
+from resolvers.audit import Actor, record_change
+from resolvers.outcomes import Outcome, Problem, ProblemCode
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,24 @@ async def revoke_user_sessions(session: AsyncSession, *, user_id: int, reason: s
     return len(result.all())
 
 
+async def end_user_sessions(
+    *, session: AsyncSession, actor: Actor, user_id: int, now: dt.datetime
+) -> Outcome[int]:
+    """End every session of a user on an admin's request, and audit how many were ended."""
+    if await session.get(User, user_id) is None:
+        return Outcome.one_problem("user_id", "No such user.", ProblemCode.NOT_FOUND)
+    count = await revoke_user_sessions(session, user_id=user_id, reason="admin", now=now)
+    await record_change(
+        session,
+        actor=actor,
+        action="user.revoke_sessions",
+        entity_type="user",
+        entity_id=user_id,
+        after={"revoked_sessions": count},
+    )
+    return Outcome(value=count)
+
+
 async def _token(session: AsyncSession, presented: str) -> RefreshToken | None:
     # FOR UPDATE: two concurrent refreshes with one token run one after the other; the second sees
     # the token rotated and takes the grace path instead of minting a second successor.
@@ -131,8 +150,14 @@ async def _token(session: AsyncSession, presented: str) -> RefreshToken | None:
 
 async def rotate(
     *, session: AsyncSession, presented: str, settings: Settings, secret: str, now: dt.datetime
+) -> Outcome[RefreshResult]:
+    """Exchange a refresh token for a new pair, detecting reuse; a refusal is a value, committed."""
+    return Outcome(value=await _exchange(session, presented, settings, secret, now))
+
+
+async def _exchange(
+    session: AsyncSession, presented: str, settings: Settings, secret: str, now: dt.datetime
 ) -> RefreshResult:
-    """Exchange a refresh token for a new pair, detecting reuse."""
     token = await _token(session, presented)
     if token is None:
         return RefreshResult(problem=INVALID)
@@ -194,7 +219,7 @@ async def _presented_again(
 
 async def end_session(
     *, session: AsyncSession, user_id: int, presented: str, now: dt.datetime
-) -> Problem | None:
+) -> Outcome[bool]:
     """Log out: revoke the family of a refresh token that belongs to `user_id`."""
     token = await session.scalar(
         select(RefreshToken).where(RefreshToken.token_hash == token_digest(presented))
@@ -202,6 +227,6 @@ async def end_session(
     family = await session.get(RefreshTokenFamily, token.family_id) if token is not None else None
     # Someone else's token is answered like an unknown one: no probing whether a token exists.
     if family is None or family.user_id != user_id:
-        return Problem("refresh_token", "No such session.", ProblemCode.NOT_FOUND)
+        return Outcome.one_problem("refresh_token", "No such session.", ProblemCode.NOT_FOUND)
     await revoke_family(session, family_id=family.id, reason="logout", now=now)
-    return None
+    return Outcome(value=True)

@@ -35,6 +35,8 @@ from sqlalchemy import ColumnElement, Text, and_, case, cast, delete, func, lite
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.context import RequestContext
+from loaders.users import UserByIdLoader
 from models.admin import AuditLogEntry, IdempotencyKey, RefreshTokenFamily
 from models.flags import FlagUsage
 from models.ml import UserMerchantAffinity, UserOptimalSendTime
@@ -213,3 +215,10 @@ async def erase_user(
         after={"erased": True, **counts},
     )
     return Outcome(value=erasure, ref=("User", user_id))
+
+
+async def erasure_of(context: RequestContext, ref: dict[str, Any]) -> Erasure | None:
+    """An erasure as it stands now, read through the loaders (idempotent replays): an erased user
+    still sees their own row."""
+    user = await context.loader(UserByIdLoader).load(int(ref["id"]))
+    return None if user is None or user.deleted_at is None else Erasure(user.id, user.deleted_at)

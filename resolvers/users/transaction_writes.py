@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.context import RequestContext
 from models.campaigns import Campaign, CampaignStatus, CampaignType
 from models.merchants import Merchant
 from models.users import (
@@ -225,9 +227,13 @@ async def record_transaction(
     return Outcome(value=Recorded(transaction, reward, replayed=False), ref=("Transaction", transaction.id))
 
 
-async def recorded_of(session: AsyncSession, transaction_id: int) -> Recorded | None:
+async def recorded_of(context: RequestContext, ref: dict[str, Any]) -> Recorded | None:
     """A recorded transaction and its earn entry (idempotent replays)."""
-    transaction = await session.get(Transaction, transaction_id)
-    if transaction is None:
-        return None
-    return Recorded(transaction, await earn_entry_of(session, transaction_id), replayed=True)
+    # Not through the loaders: the processor (a service key) sees no person's rows there, yet its
+    # retry must get the same answer. The payload's Transaction and RewardEntry fields keep their
+    # own policy (admins and the customer), so the service still reads only ids and points.
+    async with context.read_session() as session:
+        transaction = await session.get(Transaction, int(ref["id"]))
+        if transaction is None:
+            return None
+        return Recorded(transaction, await earn_entry_of(session, transaction.id), replayed=True)

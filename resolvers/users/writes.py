@@ -16,6 +16,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.context import RequestContext
+from loaders.users import RewardEntryByIdLoader
 from models.users import (
     Account,
     AccountKind,
@@ -264,7 +266,7 @@ async def redeem_rewards(
             )
         raise
     assert entry is not None
-    balance = int(await session.scalar(select(User.reward_points).where(User.id == user_id)) or 0)
+    balance = await _balance(session, user_id)
     await record_change(
         session,
         actor=actor,
@@ -276,10 +278,15 @@ async def redeem_rewards(
     return Outcome(value=Redemption(entry=entry, balance=balance), ref=("RewardEntry", entry.id))
 
 
-async def redemption_of(session: AsyncSession, entry_id: int) -> Redemption | None:
-    """A redemption as it stands now (idempotent replays)."""
-    entry = await session.get(RewardEntry, entry_id)
+async def redemption_of(context: RequestContext, ref: dict[str, Any]) -> Redemption | None:
+    """A redemption as it stands now (idempotent replays): the customer's own entry, through its loader."""
+    entry = await context.loader(RewardEntryByIdLoader).load(int(ref["id"]))
     if entry is None:
         return None
-    balance = await session.scalar(select(User.reward_points).where(User.id == entry.user_id))
-    return Redemption(entry=entry, balance=int(balance or 0))
+    # The column, not a loaded User: the ledger trigger changed the balance behind the ORM's back.
+    async with context.read_session() as session:
+        return Redemption(entry=entry, balance=await _balance(session, entry.user_id))
+
+
+async def _balance(session: AsyncSession, user_id: int) -> int:
+    return int(await session.scalar(select(User.reward_points).where(User.id == user_id)) or 0)

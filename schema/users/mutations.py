@@ -9,25 +9,28 @@ The processor's card transactions are schema/users/transaction_mutations.py (mix
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from functools import partial
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from core.context import Ctx
 from core.errors import Forbidden
 from core.policies import CUSTOMERS, PEOPLE
+from loaders.users import AccountByIdLoader, UserByIdLoader
 from models import users as m
-from resolvers.audit import Actor
-from resolvers.outcomes import Outcome, ProblemCode
+from resolvers.outcomes import ProblemCode
 from resolvers.users import erasure
 from resolvers.users import writes as user_writes
-from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation
+from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, by_id, pk_of, run_mutation
 from schema.permissions import allow
 from schema.users.transaction_mutations import TransactionMutation
 from schema.users.types import User
 from schema.users.wallet_types import Account, AccountKind, RewardEntry
+
+# Each mutation acts on the viewer's own rows, which the users' loaders always show the viewer.
+REREAD_USER = by_id(UserByIdLoader)
+REREAD_ACCOUNT = by_id(AccountByIdLoader)
 
 
 def _own_user_id(info: Ctx) -> int:
@@ -109,23 +112,6 @@ def _account_payload(row: m.Account | None, errors: list[UserError]) -> AccountP
     return AccountPayload(account=None if row is None else Account.from_row(row), user_errors=errors)
 
 
-async def _reread_account(session: AsyncSession, ref: dict[str, Any]) -> m.Account | None:
-    return await session.get(m.Account, ref["id"])
-
-
-async def _reread_user(session: AsyncSession, ref: dict[str, Any]) -> m.User | None:
-    return await session.get(m.User, ref["id"])
-
-
-async def _reread_redemption(session: AsyncSession, ref: dict[str, Any]) -> user_writes.Redemption | None:
-    return await user_writes.redemption_of(session, ref["id"])
-
-
-async def _reread_erasure(session: AsyncSession, ref: dict[str, Any]) -> erasure.Erasure | None:
-    user = await session.get(m.User, ref["id"])
-    return None if user is None or user.deleted_at is None else erasure.Erasure(user.id, user.deleted_at)
-
-
 @strawberry.type
 class UserMutation(TransactionMutation):
     @strawberry.mutation(
@@ -136,14 +122,9 @@ class UserMutation(TransactionMutation):
     ) -> UpdateMyProfilePayload | None:
         user_id = _own_user_id(info)
         changes = user_writes.ProfileChanges(name=input.name, email=input.email, phone=input.phone)
-
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[m.User]:
-            return await user_writes.update_profile(
-                session=session, actor=actor, user_id=user_id, changes=changes
-            )
-
+        write = partial(user_writes.update_profile, user_id=user_id, changes=changes)
         row, errors = await run_mutation(
-            info, operation="updateMyProfile", input=input, write=write, reread=_reread_user
+            info, operation="updateMyProfile", input=input, write=write, reread=REREAD_USER
         )
         return UpdateMyProfilePayload(user=None if row is None else User.from_row(row), user_errors=errors)
 
@@ -158,12 +139,9 @@ class UserMutation(TransactionMutation):
             last_four=input.last_four,
             currency=input.currency,
         )
-
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[m.Account]:
-            return await user_writes.link_account(session=session, actor=actor, user_id=user_id, data=data)
-
+        write = partial(user_writes.link_account, user_id=user_id, data=data)
         row, errors = await run_mutation(
-            info, operation="linkAccount", input=input, write=write, reread=_reread_account
+            info, operation="linkAccount", input=input, write=write, reread=REREAD_ACCOUNT
         )
         return _account_payload(row, errors)
 
@@ -178,13 +156,9 @@ class UserMutation(TransactionMutation):
             missing = UserError(field="id", message="Not an Account id.", code=ProblemCode.NOT_FOUND)
             return _account_payload(None, [missing])
 
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[m.Account]:
-            return await user_writes.unlink_account(
-                session=session, actor=actor, user_id=user_id, account_id=account_id
-            )
-
+        write = partial(user_writes.unlink_account, user_id=user_id, account_id=account_id)
         row, errors = await run_mutation(
-            info, operation="unlinkAccount", input=input, write=write, reread=_reread_account
+            info, operation="unlinkAccount", input=input, write=write, reread=REREAD_ACCOUNT
         )
         return _account_payload(row, errors)
 
@@ -193,18 +167,9 @@ class UserMutation(TransactionMutation):
         permission_classes=[allow(CUSTOMERS)],
     )
     async def redeem_rewards(self, info: Ctx, input: RedeemRewardsInput) -> RedeemRewardsPayload | None:
-        user_id = _own_user_id(info)
-
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[user_writes.Redemption]:
-            return await user_writes.redeem_rewards(
-                session=session,
-                actor=actor,
-                user_id=user_id,
-                points=input.points,
-            )
-
+        write = partial(user_writes.redeem_rewards, user_id=_own_user_id(info), points=input.points)
         done, errors = await run_mutation(
-            info, operation="redeemRewards", input=input, write=write, reread=_reread_redemption
+            info, operation="redeemRewards", input=input, write=write, reread=user_writes.redemption_of
         )
         if done is None:
             return RedeemRewardsPayload(entry=None, balance=None, user_errors=errors)
@@ -231,13 +196,9 @@ class UserMutation(TransactionMutation):
             )
             return DeleteMyAccountPayload(erased_user_id=None, erased_at=None, user_errors=[refused])
 
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[erasure.Erasure]:
-            return await erasure.erase_user(
-                session=session, actor=actor, user_id=user_id, now=dt.datetime.now(dt.UTC)
-            )
-
+        write = partial(erasure.erase_user, user_id=user_id, now=dt.datetime.now(dt.UTC))
         done, errors = await run_mutation(
-            info, operation="deleteMyAccount", input=input, write=write, reread=_reread_erasure
+            info, operation="deleteMyAccount", input=input, write=write, reread=erasure.erasure_of
         )
         if done is None:
             return DeleteMyAccountPayload(erased_user_id=None, erased_at=None, user_errors=errors)

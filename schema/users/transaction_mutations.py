@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from core.context import Ctx
 from core.policies import OWNER_READERS, TRANSACTION_RECORDERS
 from models import users as m
-from resolvers.audit import Actor
-from resolvers.outcomes import Outcome, ProblemCode
+from resolvers.outcomes import ProblemCode
 from resolvers.users import transaction_writes as writes
 from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation
 from schema.permissions import allow
@@ -108,10 +105,6 @@ def _payload(done: writes.Recorded | None, errors: list[UserError]) -> RecordTra
     )
 
 
-async def _reread(session: AsyncSession, ref: dict[str, Any]) -> writes.Recorded | None:
-    return await writes.recorded_of(session, ref["id"])
-
-
 @strawberry.type
 class TransactionMutation:
     @strawberry.mutation(
@@ -143,10 +136,13 @@ class TransactionMutation:
             campaign_id=ids["campaign_id"],
         )
 
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[writes.Recorded]:
-            return await writes.record_transaction(session=session, data=data, now=dt.datetime.now(dt.UTC))
-
         done, errors = await run_mutation(
-            info, operation="recordTransaction", input=input, write=write, reread=_reread
+            info,
+            operation="recordTransaction",
+            input=input,
+            write=lambda session, actor: writes.record_transaction(
+                session=session, data=data, now=dt.datetime.now(dt.UTC)
+            ),
+            reread=writes.recorded_of,
         )
         return _payload(done, errors)

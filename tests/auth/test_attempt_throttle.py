@@ -6,7 +6,7 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 
 from models.users import User
-from resolvers.auth.writes import RESET_PER_EMAIL, RESET_PER_IP, SIGN_UP_PER_IP
+from resolvers.auth.throttles import RESET_PER_EMAIL, RESET_PER_IP, SIGN_UP_PER_IP
 from tests.auth.support import RecordingNotifier
 from tests.auth.test_signup_reset import REQUEST, SIGN_UP
 

@@ -1,0 +1,73 @@
+"""The general audit log (auditLog), admins only."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+from strawberry import relay
+
+from core.context import Ctx
+from core.errors import BadUserInput
+from core.policies import ADMINS
+from resolvers.admin import reads as audit_log
+from schema.admin.types import AuditLogEntry
+from schema.connections import Connection, page_request, paged
+from schema.permissions import allow
+
+
+@strawberry.input(description="Filters of the audit log; all given ones must match.")
+class AuditLogFilterInput:
+    entity_type: str | None = strawberry.field(default=None, description="Kind of entity, e.g. campaign.")
+    entity_id: int | None = strawberry.field(
+        default=None, description="Database id of the entity (with entityType: the number in its global id)."
+    )
+    actor_user_id: relay.GlobalID | None = strawberry.field(default=None, description="Changes by this User.")
+    action: str | None = strawberry.field(default=None, description="Exact action, e.g. merchant.update.")
+    from_: dt.datetime | None = strawberry.field(
+        default=None, name="from", description="At or after this instant (UTC)."
+    )
+    to: dt.datetime | None = strawberry.field(default=None, description="Before this instant (UTC).")
+
+
+def _actor_pk(gid: relay.GlobalID | None) -> int | None:
+    if gid is None:
+        return None
+    if gid.type_name != "User":
+        raise BadUserInput("Not a User id.", field="actorUserId")
+    try:
+        return int(gid.node_id)
+    except ValueError as exc:
+        raise BadUserInput("Not a User id.", field="actorUserId") from exc
+
+
+@strawberry.type
+class AdminQuery:
+    @strawberry.field(
+        description="The general audit log, newest first, a page at a time (admins).",
+        permission_classes=[allow(ADMINS)],
+    )
+    async def audit_log(
+        self,
+        info: Ctx,
+        filter: AuditLogFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[AuditLogEntry] | None:
+        f = filter or AuditLogFilterInput()
+        criteria = audit_log.AuditFilter(
+            entity_type=f.entity_type,
+            entity_id=f.entity_id,
+            actor_user_id=_actor_pk(f.actor_user_id),
+            action=f.action,
+            start=f.from_,
+            end=f.to,
+        )
+        request = page_request(first, after, last, before)
+        return await paged(
+            info.context,
+            lambda session: audit_log.list_audit_log(session=session, filter=criteria, page=request),
+            AuditLogEntry.from_row,
+        )
