@@ -21,12 +21,12 @@ from core.database import create_engine, create_sessionmaker
 from core.logging import configure_logging, install_redaction
 from core.redis import create_redis
 from core.settings import Settings, get_settings
+from core.state import AppState
 from core.tokens import mint_access_token, signing_secret
 from core.viewer import Role
 from schema import schema
 from transport.health import healthz, readyz
 from transport.http import GraphQLEndpoint
-from transport.state import AppState
 from transport.surface import CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS, HttpSurface
 
 LAYERS = """\

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 import orjson
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from core.settings import Settings
 from core.urls import async_database_url
+
+log = logging.getLogger("swipesavvy")
 
 APPLICATION_NAME = "swipesavvy-api"
 
@@ -43,3 +48,14 @@ def create_engine(url: str, settings: Settings, *, pool_size: int | None = None)
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded attributes after commit (no implicit refresh I/O)."""
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def is_up(engine: AsyncEngine, *, timeout_s: float) -> bool:
+    """Whether PostgreSQL answers a trivial query within `timeout_s` (readiness)."""
+    try:
+        async with asyncio.timeout(timeout_s), engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure to reach the database means not ready
+        log.warning("readiness: postgresql unreachable", exc_info=True)
+        return False
+    return True

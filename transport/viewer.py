@@ -7,7 +7,7 @@ from starlette.requests import Request
 from core.errors import Unauthenticated
 from core.tokens import viewer_from_authorization
 from core.viewer import Viewer
-from resolvers.auth.api_keys import viewer_for_api_key
+from resolvers.auth.api_keys import api_key_viewer
 
 API_KEY_HEADER = "x-api-key"
 
@@ -20,9 +20,8 @@ async def viewer_of(request: Request, *, secret: str) -> Viewer:
         return viewer_from_authorization(authorization, secret=secret)
     if authorization:
         raise Unauthenticated("Send an API key or a bearer token, not both.")
-    # A write session: the lookup records when the key was last used.
-    async with request.state.sessionmaker() as session, session.begin():
-        viewer = await viewer_for_api_key(session, api_key.strip())
+    # On the primary: the lookup records when the key was last used.
+    viewer = await api_key_viewer(request.state.sessionmaker, api_key.strip())
     if viewer is None:
         raise Unauthenticated("The API key is invalid, revoked or expired.")
     return viewer

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.tokens import new_opaque_token, token_digest
 from core.viewer import Role, Viewer
@@ -132,3 +132,9 @@ async def viewer_for_api_key(
             .values(last_used_at=now)
         )
     return Viewer(role=Role(row.role), user_id=None, merchant_id=row.merchant_id, api_key_id=row.id)
+
+
+async def api_key_viewer(sessionmaker: async_sessionmaker[AsyncSession], key: str) -> Viewer | None:
+    """`viewer_for_api_key` in a transaction of its own on the primary, committed when it returns."""
+    async with sessionmaker() as session, session.begin():
+        return await viewer_for_api_key(session, key)
