@@ -19,7 +19,7 @@ from schema.analytics.mutations import IngestionMutation
 from schema.analytics.types import AnalyticsQuery
 from schema.auth.mutations import AuthMutation
 from schema.campaigns.mutations import CampaignMutation
-from schema.campaigns.types import CampaignQuery
+from schema.campaigns.queries import CampaignQuery
 from schema.experiments.mutations import ExperimentMutation
 from schema.experiments.types import ExperimentQuery
 from schema.extensions.conventions import ApiConventions, CachedParser
