@@ -27,7 +27,7 @@ from schema.extensions.limits import DocumentLimits, IntrospectionSwitch, TokenL
 from schema.flags.mutations import FlagMutation
 from schema.flags.types import FlagQuery
 from schema.merchants.mutations import MerchantMutation
-from schema.merchants.types import MerchantQuery
+from schema.merchants.queries import MerchantQuery
 from schema.ml.mutations import MlMutation
 from schema.permissions import allow
 from schema.users.mutations import UserMutation
