@@ -51,13 +51,12 @@ class PartnershipMutation:
             missing = UserError(field="merchantId", message="Not a Merchant id.", code=ProblemCode.NOT_FOUND)
             return PartnershipPayload(merchant=None, partnership=None, user_errors=[missing])
 
+        kind = None if input.partnership_type is None else m.PartnershipType(input.partnership_type)
         write = partial(
             writes.set_partnership,
             merchant_id=merchant_id,
             is_partner=input.is_partner,
-            partnership_type=None
-            if input.partnership_type is None
-            else m.PartnershipType(input.partnership_type),
+            partnership_type=kind,
             commission_rate=input.commission_rate,
         )
         row, errors = await run_mutation(
