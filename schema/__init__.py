@@ -20,7 +20,7 @@ from schema.analytics.mutations import AnalyticsMutation
 from schema.analytics.queries import AnalyticsQuery
 from schema.auth.mutations import AuthMutation
 from schema.campaigns.mutations import CampaignMutation
-from schema.campaigns.types import CampaignQuery
+from schema.campaigns.queries import CampaignQuery
 from schema.experiments.mutations import ExperimentMutation
 from schema.experiments.queries import ExperimentQuery
 from schema.extensions.documents import CachedParser, DocumentLimits, IntrospectionSwitch, TokenLimit
@@ -32,7 +32,7 @@ from schema.flags.mutations import FlagMutation
 from schema.flags.queries import FlagQuery
 from schema.flags.usage_mutations import FlagUsageMutation
 from schema.merchants.mutations import MerchantMutation
-from schema.merchants.types import MerchantQuery
+from schema.merchants.queries import MerchantQuery
 from schema.ml.mutations import MlMutation
 from schema.permissions import allow
 from schema.users.mutations import UserMutation

@@ -1,4 +1,5 @@
-"""Merchant writes (admins): merchants, their categories and partnership terms, each change audited."""
+"""Merchant writes (admins): merchants and their partnership terms, each change audited; the checks
+every merchant-domain write shares (unique columns, patterns, the audit row)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,11 @@ from resolvers.audit import Actor, record_change, snapshot
 from resolvers.outcomes import Outcome, Problem, ProblemCode, Problems
 
 UNIQUE_VIOLATION = "23505"
+ENTITY = "merchant"
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")  # E.164, as for users
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 WEBSITE = re.compile(r"^https?://\S+$")
-COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 DAYS = frozenset(
     {"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
     | {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
@@ -39,7 +40,6 @@ LENGTHS = {
     "email": 320,
     "website": 300,
 }
-CATEGORY_LENGTHS = {"name": 100, "icon_name": 100, "description": 2000}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,22 +66,15 @@ class MerchantFields:
     is_active: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CategoryFields:
-    """Writable category fields; on update, None means "leave unchanged"."""
-
-    name: str | None = None
-    color_code: str | None = None
-    icon_name: str | None = None
-    description: str | None = None
-    is_active: bool | None = None
-
-
-def _given(data: Any) -> dict[str, Any]:
+def given(data: Any) -> dict[str, Any]:
+    """The fields of `data` that were given (not None)."""
     return {f.name: getattr(data, f.name) for f in fields(data) if getattr(data, f.name) is not None}
 
 
-def _pattern(problems: Problems, field: str, value: str | None, pattern: re.Pattern[str], hint: str) -> None:
+def check_pattern(
+    problems: Problems, field: str, value: str | None, pattern: re.Pattern[str], hint: str
+) -> None:
+    """Refuse a non-blank value that does not match `pattern`."""
     if value is not None and value.strip() and not pattern.match(value):
         problems.add(field, hint, ProblemCode.INVALID)
 
@@ -93,10 +86,10 @@ def _validate_merchant(values: dict[str, Any], problems: Problems, *, creating: 
             problems.require_length(
                 name, values.get(name), max_length=limit, required=name in ("code", "name")
             )
-    _pattern(problems, "code", values.get("code"), CODE, "Letters, digits, '.', '_' or '-'.")
-    _pattern(problems, "phone", values.get("phone"), PHONE, "An E.164 number, e.g. +12125551234.")
-    _pattern(problems, "email", values.get("email"), EMAIL, "Not an email address.")
-    _pattern(problems, "website", values.get("website"), WEBSITE, "An http(s):// address.")
+    check_pattern(problems, "code", values.get("code"), CODE, "Letters, digits, '.', '_' or '-'.")
+    check_pattern(problems, "phone", values.get("phone"), PHONE, "An E.164 number, e.g. +12125551234.")
+    check_pattern(problems, "email", values.get("email"), EMAIL, "Not an email address.")
+    check_pattern(problems, "website", values.get("website"), WEBSITE, "An http(s):// address.")
     for name in ("latitude", "longitude"):
         if creating and values.get(name) is None:
             problems.add(name, "Required.", ProblemCode.REQUIRED)
@@ -120,9 +113,10 @@ async def _check_category(session: AsyncSession, category_id: int | None, proble
         problems.add("category_id", "The category is inactive.", ProblemCode.INVALID)
 
 
-async def _check_unique(
+async def check_unique(
     session: AsyncSession, column: Any, value: Any, own_id: int | None, field: str, problems: Problems
 ) -> None:
+    """Refuse a value another row of `column`'s table already holds."""
     if value is None:
         return
     query = select(column.class_.id).where(column == value)
@@ -144,11 +138,11 @@ async def flush_unique(session: AsyncSession, field: str) -> Problem | None:
     return None
 
 
-async def _audited(
-    session: AsyncSession, actor: Actor, row: Any, action: str, before: dict[str, Any] | None
+async def audited(
+    session: AsyncSession, actor: Actor, row: Any, *, entity: str, action: str, before: dict[str, Any] | None
 ) -> None:
+    """Record the change of `row` (merchant or merchant_category) with its state before and after."""
     await session.refresh(row)
-    entity = "merchant" if isinstance(row, Merchant) else "merchant_category"
     await record_change(
         session,
         actor=actor,
@@ -162,20 +156,20 @@ async def _audited(
 
 async def create_merchant(*, session: AsyncSession, actor: Actor, data: MerchantFields) -> Outcome[Merchant]:
     """Create a merchant in an active category, with a unique code."""
-    values = _given(data)
+    values = given(data)
     problems = Problems()
     if data.category_id is None:
         problems.add("category_id", "Required.", ProblemCode.REQUIRED)
     _validate_merchant(values, problems, creating=True)
     await _check_category(session, data.category_id, problems)
-    await _check_unique(session, Merchant.code, data.code, None, "code", problems)
+    await check_unique(session, Merchant.code, data.code, None, "code", problems)
     if problems:
         return Outcome.refused(problems)
     merchant = Merchant(**values)
     session.add(merchant)
     if taken := await flush_unique(session, "code"):
         return Outcome.refused([taken])
-    await _audited(session, actor, merchant, "create", None)
+    await audited(session, actor, merchant, entity=ENTITY, action="create", before=None)
     return Outcome(value=merchant, ref=("Merchant", merchant.id))
 
 
@@ -192,12 +186,12 @@ async def update_merchant(
     merchant = await _locked_merchant(session, merchant_id)
     if merchant is None:
         return Outcome.one_problem("id", "No such merchant.", ProblemCode.NOT_FOUND)
-    changes = _given(data)
+    changes = given(data)
     problems = Problems()
     _validate_merchant(changes, problems, creating=False)
     if data.category_id is not None and data.category_id != merchant.category_id:
         await _check_category(session, data.category_id, problems)
-    await _check_unique(session, Merchant.code, data.code, merchant.id, "code", problems)
+    await check_unique(session, Merchant.code, data.code, merchant.id, "code", problems)
     if problems:
         return Outcome.refused(problems)
     before = snapshot(merchant)
@@ -205,7 +199,7 @@ async def update_merchant(
         setattr(merchant, key, value)
     if taken := await flush_unique(session, "code"):
         return Outcome.refused([taken])
-    await _audited(session, actor, merchant, "update", before)
+    await audited(session, actor, merchant, entity=ENTITY, action="update", before=before)
     return Outcome(value=merchant, ref=("Merchant", merchant.id))
 
 
@@ -218,57 +212,8 @@ async def deactivate_merchant(*, session: AsyncSession, actor: Actor, merchant_i
         before = snapshot(merchant)
         merchant.is_active = False
         await session.flush()
-        await _audited(session, actor, merchant, "deactivate", before)
+        await audited(session, actor, merchant, entity=ENTITY, action="deactivate", before=before)
     return Outcome(value=merchant, ref=("Merchant", merchant.id))
-
-
-def _validate_category(values: dict[str, Any], problems: Problems, *, creating: bool) -> None:
-    for name, limit in CATEGORY_LENGTHS.items():
-        if creating or name in values:
-            problems.require_length(name, values.get(name), max_length=limit, required=name == "name")
-    _pattern(problems, "color_code", values.get("color_code"), COLOR, "A hex colour, #RRGGBB.")
-
-
-async def create_category(
-    *, session: AsyncSession, actor: Actor, data: CategoryFields
-) -> Outcome[MerchantCategory]:
-    """Create a merchant category with a unique name."""
-    values = _given(data)
-    problems = Problems()
-    _validate_category(values, problems, creating=True)
-    await _check_unique(session, MerchantCategory.name, data.name, None, "name", problems)
-    if problems:
-        return Outcome.refused(problems)
-    category = MerchantCategory(**values)
-    session.add(category)
-    if taken := await flush_unique(session, "name"):
-        return Outcome.refused([taken])
-    await _audited(session, actor, category, "create", None)
-    return Outcome(value=category, ref=("MerchantCategory", category.id))
-
-
-async def update_category(
-    *, session: AsyncSession, actor: Actor, category_id: int, data: CategoryFields
-) -> Outcome[MerchantCategory]:
-    """Change the given fields of a category (an inactive category takes no new merchants)."""
-    category = await session.scalar(
-        select(MerchantCategory).where(MerchantCategory.id == category_id).with_for_update()
-    )
-    if category is None:
-        return Outcome.one_problem("id", "No such category.", ProblemCode.NOT_FOUND)
-    changes = _given(data)
-    problems = Problems()
-    _validate_category(changes, problems, creating=False)
-    await _check_unique(session, MerchantCategory.name, data.name, category.id, "name", problems)
-    if problems:
-        return Outcome.refused(problems)
-    before = snapshot(category)
-    for key, value in changes.items():
-        setattr(category, key, value)
-    if taken := await flush_unique(session, "name"):
-        return Outcome.refused([taken])
-    await _audited(session, actor, category, "update", before)
-    return Outcome(value=category, ref=("MerchantCategory", category.id))
 
 
 async def set_partnership(
@@ -311,7 +256,7 @@ async def set_partnership(
         session,
         actor=actor,
         action="merchant.partnership",
-        entity_type="merchant",
+        entity_type=ENTITY,
         entity_id=merchant_id,
         before=before,
         after=snapshot(row),

@@ -1,29 +1,31 @@
-"""Merchant mutations (admins): merchants, categories and partnership terms."""
+"""Merchant mutations (admins): merchants, and `MerchantMutation`, every merchant-domain mutation.
+
+Categories are in category_mutations.py, partnership terms in partnership_mutations.py.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import strawberry
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from core.context import Ctx
 from core.policies import MERCHANT_WRITERS
 from loaders.merchants import MerchantByIdLoader
-from models import merchants as m
-from resolvers.audit import Actor
 from resolvers.merchants import writes
-from resolvers.outcomes import Outcome, ProblemCode
-from schema.merchants.types import Merchant, MerchantCategory, Partnership, PartnershipType
-from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation
+from resolvers.outcomes import ProblemCode
+from schema.merchants.category_mutations import MerchantCategoryMutation
+from schema.merchants.partnership_mutations import PartnershipMutation
+from schema.merchants.types import Merchant
+from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, by_id, pk_of, run_mutation
 from schema.permissions import allow
 
-Write = Callable[[AsyncSession, Actor], Awaitable[Outcome[Any]]]
+# The loader shows every merchant, deactivated ones included: a replayed deactivation finds its merchant.
+REREAD = by_id(MerchantByIdLoader)
 
 CODE = "Natural key used by partners and processors: unique, up to 50 letters, digits, '.', '_', '-'."
 HOURS = 'Opening hours: an object keyed by day (mon..sun), e.g. {"mon": "09:00-17:00"}.'
@@ -85,53 +87,9 @@ class DeactivateMerchantInput:
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
 
 
-@strawberry.input(description="A new merchant category.")
-class CreateMerchantCategoryInput:
-    name: str = strawberry.field(description="Display name, unique (1-100 characters).")
-    color_code: str | None = strawberry.field(default=None, description="Hex colour, #RRGGBB.")
-    icon_name: str | None = strawberry.field(default=None, description="Icon the apps show (up to 100).")
-    description: str | None = strawberry.field(default=None, description="What belongs in it (up to 2000).")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
-
-
-@strawberry.input(description="Changes to a merchant category; omitted fields stay as they are.")
-class UpdateMerchantCategoryInput:
-    id: relay.GlobalID = strawberry.field(description="The category.")
-    name: str | None = strawberry.field(default=None, description="Display name, unique (1-100 characters).")
-    color_code: str | None = strawberry.field(default=None, description="Hex colour, #RRGGBB.")
-    icon_name: str | None = strawberry.field(default=None, description="Icon the apps show (up to 100).")
-    description: str | None = strawberry.field(default=None, description="What belongs in it (up to 2000).")
-    is_active: bool | None = strawberry.field(default=None, description="Whether new merchants may use it.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
-
-
-@strawberry.input(description="A merchant's partnership terms, replacing the current ones.")
-class SetPartnershipInput:
-    merchant_id: relay.GlobalID = strawberry.field(description="The merchant.")
-    is_partner: bool = strawberry.field(default=True, description="Whether the partnership is in force.")
-    partnership_type: PartnershipType | None = strawberry.field(default=None, description="Tier.")
-    commission_rate: Decimal | None = strawberry.field(default=None, description="Commission, 0 to 100 %.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
-
-
 @strawberry.type(description="The merchant as written, or why nothing was written.")
 class MerchantPayload:
     merchant: Merchant | None = strawberry.field(description="The merchant after the change.")
-    user_errors: list[UserError] = strawberry.field(description="Problems with the input; empty on success.")
-
-
-@strawberry.type(description="The category as written, or why nothing was written.")
-class MerchantCategoryPayload:
-    merchant_category: MerchantCategory | None = strawberry.field(
-        description="The category after the change."
-    )
-    user_errors: list[UserError] = strawberry.field(description="Problems with the input; empty on success.")
-
-
-@strawberry.type(description="The partnership terms as written, or why nothing was written.")
-class PartnershipPayload:
-    merchant: Merchant | None = strawberry.field(description="The merchant the terms belong to.")
-    partnership: Partnership | None = strawberry.field(description="The terms after the change.")
     user_errors: list[UserError] = strawberry.field(description="Problems with the input; empty on success.")
 
 
@@ -167,41 +125,13 @@ def _merchant_fields(data: Any, errors: list[UserError]) -> writes.MerchantField
     )
 
 
-def _category_fields(data: Any) -> writes.CategoryFields:
-    return writes.CategoryFields(
-        name=data.name,
-        color_code=data.color_code,
-        icon_name=data.icon_name,
-        description=data.description,
-        is_active=getattr(data, "is_active", None),
-    )
-
-
-async def _merchant(info: Ctx, operation: str, input: Any, write: Write) -> MerchantPayload:
-    async def reread(session: AsyncSession, ref: dict[str, Any]) -> m.Merchant | None:
-        return await session.get(m.Merchant, ref["id"])
-
-    row, errors = await run_mutation(info, operation=operation, input=input, write=write, reread=reread)
+async def _merchant(info: Ctx, operation: str, input: Any, write: Any) -> MerchantPayload:
+    row, errors = await run_mutation(info, operation=operation, input=input, write=write, reread=REREAD)
     return MerchantPayload(merchant=None if row is None else Merchant.from_row(row), user_errors=errors)
 
 
-async def _category(info: Ctx, operation: str, input: Any, write: Write) -> MerchantCategoryPayload:
-    async def reread(session: AsyncSession, ref: dict[str, Any]) -> m.MerchantCategory | None:
-        return await session.get(m.MerchantCategory, ref["id"])
-
-    row, errors = await run_mutation(info, operation=operation, input=input, write=write, reread=reread)
-    category = None if row is None else MerchantCategory.from_row(row)
-    return MerchantCategoryPayload(merchant_category=category, user_errors=errors)
-
-
-async def _partnership_reread(session: AsyncSession, ref: dict[str, Any]) -> m.PreferredMerchant | None:
-    return await session.scalar(
-        select(m.PreferredMerchant).where(m.PreferredMerchant.merchant_id == ref["id"])
-    )
-
-
 @strawberry.type
-class MerchantMutation:
+class MerchantRecordMutation:
     @strawberry.mutation(
         description="Create a merchant (admins).", permission_classes=[allow(MERCHANT_WRITERS)]
     )
@@ -211,9 +141,7 @@ class MerchantMutation:
         if errors:
             return MerchantPayload(merchant=None, user_errors=errors)
 
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[m.Merchant]:
-            return await writes.create_merchant(session=session, actor=actor, data=data)
-
+        write = partial(writes.create_merchant, data=data)
         return await _merchant(info, "createMerchant", input, write)
 
     @strawberry.mutation(
@@ -226,11 +154,7 @@ class MerchantMutation:
         if errors or merchant_id is None:
             return MerchantPayload(merchant=None, user_errors=errors)
 
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[m.Merchant]:
-            return await writes.update_merchant(
-                session=session, actor=actor, merchant_id=merchant_id, data=data
-            )
-
+        write = partial(writes.update_merchant, merchant_id=merchant_id, data=data)
         return await _merchant(info, "updateMerchant", input, write)
 
     @strawberry.mutation(
@@ -242,73 +166,11 @@ class MerchantMutation:
         if merchant_id is None:
             return MerchantPayload(merchant=None, user_errors=_not("id", "Merchant"))
 
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[m.Merchant]:
-            return await writes.deactivate_merchant(session=session, actor=actor, merchant_id=merchant_id)
-
+        write = partial(writes.deactivate_merchant, merchant_id=merchant_id)
         return await _merchant(info, "deactivateMerchant", input, write)
 
-    @strawberry.mutation(
-        description="Create a merchant category (admins).", permission_classes=[allow(MERCHANT_WRITERS)]
-    )
-    async def create_merchant_category(
-        self, info: Ctx, input: CreateMerchantCategoryInput
-    ) -> MerchantCategoryPayload | None:
-        data = _category_fields(input)
 
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[m.MerchantCategory]:
-            return await writes.create_category(session=session, actor=actor, data=data)
-
-        return await _category(info, "createMerchantCategory", input, write)
-
-    @strawberry.mutation(
-        description="Change a merchant category, or retire it with isActive: false (admins).",
-        permission_classes=[allow(MERCHANT_WRITERS)],
-    )
-    async def update_merchant_category(
-        self, info: Ctx, input: UpdateMerchantCategoryInput
-    ) -> MerchantCategoryPayload | None:
-        category_id = pk_of(input.id, "MerchantCategory")
-        if category_id is None:
-            return MerchantCategoryPayload(merchant_category=None, user_errors=_not("id", "MerchantCategory"))
-        data = _category_fields(input)
-
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[m.MerchantCategory]:
-            return await writes.update_category(
-                session=session, actor=actor, category_id=category_id, data=data
-            )
-
-        return await _category(info, "updateMerchantCategory", input, write)
-
-    @strawberry.mutation(
-        description="Set a merchant's partnership terms, creating them if needed (admins).",
-        permission_classes=[allow(MERCHANT_WRITERS)],
-    )
-    async def set_partnership(self, info: Ctx, input: SetPartnershipInput) -> PartnershipPayload | None:
-        merchant_id = pk_of(input.merchant_id, "Merchant")
-        if merchant_id is None:
-            return PartnershipPayload(
-                merchant=None, partnership=None, user_errors=_not("merchantId", "Merchant")
-            )
-        kind = None if input.partnership_type is None else m.PartnershipType(input.partnership_type)
-
-        async def write(session: AsyncSession, actor: Actor) -> Outcome[m.PreferredMerchant]:
-            return await writes.set_partnership(
-                session=session,
-                actor=actor,
-                merchant_id=merchant_id,
-                is_partner=input.is_partner,
-                partnership_type=kind,
-                commission_rate=input.commission_rate,
-            )
-
-        row, errors = await run_mutation(
-            info, operation="setPartnership", input=input, write=write, reread=_partnership_reread
-        )
-        if row is None:
-            return PartnershipPayload(merchant=None, partnership=None, user_errors=errors)
-        merchant = await info.context.loader(MerchantByIdLoader).load(row.merchant_id)
-        return PartnershipPayload(
-            merchant=None if merchant is None else Merchant.from_row(merchant),
-            partnership=Partnership.from_row(row),
-            user_errors=errors,
-        )
+# Inherited fields come first, in the order of the bases: the schema lists merchants, categories, terms.
+@strawberry.type
+class MerchantMutation(MerchantRecordMutation, MerchantCategoryMutation, PartnershipMutation):
+    pass

@@ -1,4 +1,4 @@
-"""GraphQL types and root fields of the merchants domain."""
+"""GraphQL types of the merchants domain: merchants, their categories and partnership terms."""
 
 from __future__ import annotations
 
@@ -14,12 +14,9 @@ from core.errors import BadUserInput
 from core.policies import EVERYONE, PARTNERSHIP_READERS
 from loaders.merchants import MerchantByIdLoader, MerchantCategoryByIdLoader, PartnershipByMerchantLoader
 from models import merchants as m
-from resolvers.merchants import reads as merchant_resolvers
-from schema.connections import Connection, page_request, paged
 from schema.nodes import resolve_visible
 from schema.permissions import allow, type_policy
 
-MerchantSortField = strawberry.enum(merchant_resolvers.MerchantSort, description="Orders of a merchant list.")
 PartnershipType = strawberry.enum(m.PartnershipType, description="Tier of a merchant partnership.")
 
 
@@ -164,91 +161,3 @@ class Merchant(relay.Node):
     async def partnership(self, info: Ctx) -> Partnership | None:
         row = await info.context.loader(PartnershipByMerchantLoader).load(self.id)
         return None if row is None else Partnership.from_row(row)
-
-
-@strawberry.input(description="A circle to search merchants in.")
-class NearInput:
-    latitude: float = strawberry.field(description="Centre latitude.")
-    longitude: float = strawberry.field(description="Centre longitude.")
-    radius_km: float = strawberry.field(
-        description=f"Radius in km (at most {merchant_resolvers.MAX_RADIUS_KM:g})."
-    )
-
-
-@strawberry.input(description="Filters of the merchant list; all given ones must match.")
-class MerchantFilterInput:
-    category_id: list[relay.GlobalID] | None = strawberry.field(
-        default=None, description="Any of these categories."
-    )
-    city: str | None = strawberry.field(default=None, description="City, case-insensitive.")
-    featured: bool | None = strawberry.field(default=None, description="Featured merchants only (or not).")
-    active: bool | None = strawberry.field(
-        default=True, description="Active merchants (default), inactive, or null for all."
-    )
-    search: str | None = strawberry.field(default=None, description="Words of the name or city.")
-    near: NearInput | None = strawberry.field(default=None, description="Within this circle.")
-
-
-def _category_pks(ids: list[relay.GlobalID] | None) -> list[int]:
-    pks = []
-    for gid in ids or []:
-        if gid.type_name != "MerchantCategory":
-            raise BadUserInput("Not a MerchantCategory id.", field="categoryId")
-        pks.append(int(gid.node_id))
-    return pks
-
-
-@strawberry.type
-class MerchantQuery:
-    @strawberry.field(description="Merchant categories, by name.", permission_classes=[allow(EVERYONE)])
-    async def merchant_categories(self, info: Ctx) -> list[MerchantCategory]:
-        async with info.context.read_session() as session:
-            rows = await merchant_resolvers.list_categories(session=session)
-        return [MerchantCategory.from_row(row) for row in rows]
-
-    @strawberry.field(description="One merchant by global id.", permission_classes=[allow(EVERYONE)])
-    async def merchant(self, info: Ctx, id: relay.GlobalID) -> Merchant | None:
-        if id.type_name != "Merchant":
-            return None
-        (found,) = await Merchant.resolve_nodes(info=info, node_ids=[id.node_id])
-        return found
-
-    @strawberry.field(
-        description="Merchant search: filters, proximity (`near`, sorted by DISTANCE) and pages.",
-        permission_classes=[allow(EVERYONE)],
-    )
-    async def merchants(
-        self,
-        info: Ctx,
-        filter: MerchantFilterInput | None = None,
-        sort: MerchantSortField | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Merchant]:
-        f = filter or MerchantFilterInput()
-        near = (
-            None
-            if f.near is None
-            else merchant_resolvers.Near(f.near.latitude, f.near.longitude, f.near.radius_km)
-        )
-        criteria = merchant_resolvers.MerchantFilter(
-            category_ids=_category_pks(f.category_id),
-            city=f.city,
-            featured=f.featured,
-            active=f.active,
-            search=f.search,
-            near=near,
-        )
-        order = sort or (
-            merchant_resolvers.MerchantSort.DISTANCE if near else merchant_resolvers.MerchantSort.NAME
-        )
-        ctx = info.context
-        return await paged(
-            ctx,
-            lambda session: merchant_resolvers.list_merchants(
-                session=session, filter=criteria, sort=order, page=page_request(first, after, last, before)
-            ),
-            lambda pair: Merchant.from_row(*pair),
-        )
