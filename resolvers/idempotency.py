@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.context import RequestContext
 from core.errors import ApiError, ErrorCode
 from models.admin import IdempotencyKey, IdempotencyStatus
 
@@ -83,21 +84,26 @@ async def complete(session: AsyncSession, *, claim: Claim, ref: tuple[str, int] 
     )
 
 
-async def attach_response(session: AsyncSession, *, row_id: int, response: dict[str, Any]) -> None:
-    """Store the response sent, for exact replays (best effort: a replay can rebuild it by reading)."""
-    await session.execute(update(IdempotencyKey).where(IdempotencyKey.id == row_id).values(response=response))
+async def attach_responses(context: RequestContext, responses: dict[int, dict[str, Any]]) -> None:
+    """Store the responses sent on their key rows, for exact replays, in a transaction of their own
+    (best effort: a replay can rebuild an answer by reading)."""
+    async with context.write_session() as session:
+        for row_id, response in responses.items():
+            statement = update(IdempotencyKey).where(IdempotencyKey.id == row_id).values(response=response)
+            await session.execute(statement)
 
 
-async def stored_response(session: AsyncSession, *, scope: str, key: str) -> IdempotencyKey | None:
-    """The unexpired, completed key row, if any."""
-    return await session.scalar(
-        select(IdempotencyKey).where(
-            IdempotencyKey.scope == scope,
-            IdempotencyKey.key == key,
-            IdempotencyKey.status == IdempotencyStatus.COMPLETED.value,
-            IdempotencyKey.expires_at > func.now(),
+async def stored_response(context: RequestContext, *, key: str) -> IdempotencyKey | None:
+    """The viewer's unexpired, completed key row, if any (read on the primary)."""
+    async with context.write_session() as session:
+        return await session.scalar(
+            select(IdempotencyKey).where(
+                IdempotencyKey.scope == context.idempotency_scope,
+                IdempotencyKey.key == key,
+                IdempotencyKey.status == IdempotencyStatus.COMPLETED.value,
+                IdempotencyKey.expires_at > func.now(),
+            )
         )
-    )
 
 
 async def prune(session: AsyncSession) -> int:

@@ -4,8 +4,8 @@ schema and transport layers hold no SQL.
     server -> transport -> schema -> resolvers -> loaders -> models -> core
 
 A layer may import itself and any layer below it (core is below all); nothing imports server.py.
-In schema/ and transport/ nothing imports SQLAlchemy (not even a session type), nothing calls a
-session, and models/ are used only for their enums and as row types in annotations. The scan reads
+In schema/ and transport/ nothing imports SQLAlchemy (not even a session type), nothing opens or
+calls a session, and models/ are used only for their enums and as row types in annotations. The scan reads
 the source (an AST), so a change that breaks a rule fails here before it is ever run.
 """
 
@@ -25,6 +25,9 @@ ORDER = ["server", "transport", "schema", "resolvers", "loaders", "models", "cor
 OTHERS = {"seed": {"seed", "models", "core"}, "migrations": {"migrations", "models", "core"}}
 NO_SQL_LAYERS = {"schema", "transport"}
 SESSION_NAMES = {"session", "db", "conn", "connection"}
+# Opening a session is the resolvers' job; the mutation runner opens the mutation's transaction
+# (`write_transaction`), and that is all schema/ does with the database.
+SESSION_OPENERS = {"read_session", "write_session", "sessionmaker", "read_sessionmaker", "write_sessionmaker"}
 SESSION_METHODS = {
     "execute",
     "scalar",
@@ -151,6 +154,14 @@ def violations(path: str, source: str) -> list[Violation]:
                 and node.func.value.id in SESSION_NAMES
             ):
                 found.append(Violation(path, node.lineno, f"calls {node.func.value.id}.{node.func.attr}()"))
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in SESSION_OPENERS
+            ):
+                found.append(
+                    Violation(path, node.lineno, f"opens a session ({node.func.attr}): resolvers do")
+                )
         found += _model_misuse(path, tree)
     return found
 
@@ -180,6 +191,11 @@ def test_every_module_keeps_the_layer_rules() -> None:
             "calls session.get",
         ),
         ("schema/users/types.py", "from transport.http import GraphQLEndpoint", "an upper or foreign"),
+        (
+            "schema/users/queries.py",
+            "async def f(ctx):\n    async with ctx.read_session() as s:\n        pass\n",
+            "opens a session",
+        ),
         ("resolvers/flags/reads.py", "from schema.flags.types import FeatureFlag", "an upper or foreign"),
         ("loaders/flags.py", "from resolvers.flags import reads", "an upper or foreign"),
         ("models/flags.py", "import loaders.flags", "an upper or foreign"),

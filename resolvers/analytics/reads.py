@@ -12,10 +12,9 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, Numeric, and_, cast, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.context import RequestContext
 from core.errors import BadUserInput
-from core.viewer import Viewer
 from loaders.analytics import MetricTotals, day_start, metric_sums, visible_metrics
 from loaders.visibility import campaigns_visible_to
 from models.analytics import CampaignDailyMetrics
@@ -102,7 +101,7 @@ def _order_by(metric: RankMetric, sums: list[Any]) -> ColumnElement[Any]:
 
 
 async def top_campaigns(
-    *, session: AsyncSession, viewer: Viewer, metric: RankMetric, start: dt.date, end: dt.date, limit: int
+    *, context: RequestContext, metric: RankMetric, start: dt.date, end: dt.date, limit: int
 ) -> list[CampaignRank]:
     """Return the visible campaigns with daily rows in the range, best first by the metric of their sums."""
     d = CampaignDailyMetrics
@@ -115,8 +114,10 @@ async def top_campaigns(
         .order_by(_order_by(metric, sums).desc().nulls_last(), d.campaign_id)
         .limit(limit)
     )
+    async with context.read_session() as session:
+        rows = await session.execute(visible_metrics(query, context.viewer, d.campaign_id))
     ranks = []
-    for campaign_id, *row in await session.execute(visible_metrics(query, viewer, d.campaign_id)):
+    for campaign_id, *row in rows:
         totals = MetricTotals.from_sums(*row)
         ranks.append(CampaignRank(campaign_id, rank_value(metric=metric, totals=totals), totals))
     return ranks
@@ -127,11 +128,12 @@ def _count(model: Any, *where: ColumnElement[bool]) -> Any:
 
 
 async def platform_overview(
-    *, session: AsyncSession, viewer: Viewer, start: dt.date, end: dt.date, now: dt.datetime
+    *, context: RequestContext, start: dt.date, end: dt.date, now: dt.datetime
 ) -> Overview:
     """Return the dashboard's home figures for the range, in one statement."""
     since, until = day_start(start), day_start(end + dt.timedelta(days=1))
     d = CampaignDailyMetrics
+    viewer = context.viewer
     totals = visible_metrics(select(*metric_sums(d)).where(d.date.between(start, end)), viewer, d.campaign_id)
     totals_row = totals.subquery("totals")
     # Active: running now, or live at some point of the range (its schedule overlaps [since, until)).
@@ -148,5 +150,6 @@ async def platform_overview(
         _count(User, User.role == UserRole.CUSTOMER.value, User.created_at >= since, User.created_at < until),
         *totals_row.c,
     )
-    active_count, experiments, enabled, stale, new_users, *sums = (await session.execute(query)).one()
+    async with context.read_session() as session:
+        active_count, experiments, enabled, stale, new_users, *sums = (await session.execute(query)).one()
     return Overview(active_count, experiments, enabled, stale, new_users, MetricTotals.from_sums(*sums))

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.context import RequestContext
 from core.errors import BadUserInput
 from models.merchants import Merchant, MerchantCategory
 from resolvers.merchants import geo
@@ -47,12 +48,15 @@ class MerchantFilter:
     near: Near | None = None
 
 
-async def list_categories(*, session: AsyncSession, active_only: bool = False) -> Sequence[MerchantCategory]:
+async def list_categories(
+    *, context: RequestContext, active_only: bool = False
+) -> Sequence[MerchantCategory]:
     """Return merchant categories ordered by name."""
     query = select(MerchantCategory).order_by(MerchantCategory.name, MerchantCategory.id)
     if active_only:
         query = query.where(MerchantCategory.is_active)
-    return (await session.scalars(query)).all()
+    async with context.read_session() as session:
+        return (await session.scalars(query)).all()
 
 
 def _filtered(f: MerchantFilter) -> tuple[Select[Any], Any]:

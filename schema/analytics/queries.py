@@ -48,10 +48,7 @@ class AnalyticsQuery:
     ) -> PlatformOverview | None:
         start, end = resolve_range(range)
         ctx = info.context
-        async with ctx.read_session() as session:
-            o = await analytics.platform_overview(
-                session=session, viewer=ctx.viewer, start=start, end=end, now=dt.datetime.now(dt.UTC)
-            )
+        o = await analytics.platform_overview(context=ctx, start=start, end=end, now=dt.datetime.now(dt.UTC))
         return PlatformOverview(
             start=start,
             end=end,

@@ -202,10 +202,7 @@ class CampaignRanking:
     ) -> list[CampaignRanking]:
         """The best `limit` campaigns the viewer may see, by `metric` over the range."""
         ctx = info.context
-        async with ctx.read_session() as session:
-            ranks = await analytics.top_campaigns(
-                session=session, viewer=ctx.viewer, metric=metric, start=start, end=end, limit=limit
-            )
+        ranks = await analytics.top_campaigns(context=ctx, metric=metric, start=start, end=end, limit=limit)
         return cls.ranked(ranks, start, end)
 
     @strawberry.field(description="The ranked campaign.", permission_classes=[allow(ANALYTICS_READERS)])

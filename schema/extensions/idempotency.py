@@ -114,10 +114,7 @@ class IdempotentReplay(SchemaExtension):
 
 async def _stored_replay(context: RequestContext) -> ExecutionResult | None:
     """The stored response of a completed request with this header key, or a CONFLICT for other input."""
-    async with context.write_session() as session:
-        row = await idempotency.stored_response(
-            session, scope=context.idempotency_scope, key=context.idempotency_key or ""
-        )
+    row = await idempotency.stored_response(context, key=context.idempotency_key or "")
     if row is None or row.response is None or row.operation_name != REQUEST_OPERATION:
         return None
     if row.fingerprint != context.request_fingerprint:
@@ -135,16 +132,16 @@ async def _stored_replay(context: RequestContext) -> ExecutionResult | None:
 async def _attach_responses(context: RequestContext, result: ExecutionResult) -> None:
     """Store what this request answered on the keys it completed (best effort, after the writes)."""
     errors = [e.formatted for e in result.errors or []]
+    responses: dict[int, dict[str, Any]] = {}
+    for row_id, response_key in context.completed_keys:
+        if context.idempotency_key and response_key is not None and _single_field(result):
+            responses[row_id] = {"data": result.data, "errors": errors or None}
+        else:
+            data = None if result.data is None else {response_key: result.data.get(response_key)}
+            mine = [e for e in errors if (e.get("path") or [None])[0] == response_key]
+            responses[row_id] = {"data": data, "errors": mine or None}
     try:
-        async with context.write_session() as session:
-            for row_id, response_key in context.completed_keys:
-                if context.idempotency_key and response_key is not None and _single_field(result):
-                    response: dict[str, Any] = {"data": result.data, "errors": errors or None}
-                else:
-                    data = None if result.data is None else {response_key: result.data.get(response_key)}
-                    mine = [e for e in errors if (e.get("path") or [None])[0] == response_key]
-                    response = {"data": data, "errors": mine or None}
-                await idempotency.attach_response(session, row_id=row_id, response=response)
+        await idempotency.attach_responses(context, responses)
     except Exception:  # noqa: BLE001 - the write is committed; a replay rebuilds the answer by reading
         log.warning(
             "could not attach the idempotent response (request %s)", context.request_id, exc_info=True

@@ -52,8 +52,7 @@ def _category_pks(ids: list[relay.GlobalID] | None) -> list[int]:
 class MerchantQuery:
     @strawberry.field(description="Merchant categories, by name.", permission_classes=[allow(EVERYONE)])
     async def merchant_categories(self, info: Ctx) -> list[MerchantCategory]:
-        async with info.context.read_session() as session:
-            rows = await merchant_resolvers.list_categories(session=session)
+        rows = await merchant_resolvers.list_categories(context=info.context)
         return [MerchantCategory.from_row(row) for row in rows]
 
     @strawberry.field(description="One merchant by global id.", permission_classes=[allow(EVERYONE)])

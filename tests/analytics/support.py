@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
@@ -34,25 +31,6 @@ def campaign_gid(campaign_id: int) -> str:
 
 def date_range(start: dt.date, end: dt.date) -> dict[str, str]:
     return {"start": start.isoformat(), "end": end.isoformat()}
-
-
-def codes(result: Any) -> set[str]:
-    return {e.extensions.get("code") for e in result.errors or []}
-
-
-@contextmanager
-def counting(sync_connection: Any) -> Iterator[list[str]]:
-    """The SQL statements run on the connection inside the block."""
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(sync_connection, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(sync_connection, "before_cursor_execute", count)
 
 
 async def running_campaign(db: AsyncSession, **o: Any) -> Campaign:

@@ -15,8 +15,9 @@ from strawberry import relay
 from core.viewer import ANONYMOUS, Role, Viewer
 from models.analytics import CampaignDailyMetrics, CampaignHourlyTrend, CampaignSegmentMetrics
 from models.campaigns import Campaign
-from tests.analytics.support import CUSTOMER, SERVICE, campaign_gid, counting
+from tests.analytics.support import CUSTOMER, SERVICE, campaign_gid
 from tests.models import factories as f
+from tests.support import counting
 
 RECORD = """
 mutation ($input: RecordCampaignEventsInput!) {

@@ -13,8 +13,9 @@ from loaders.analytics import (
     TotalsByCampaignLoader,
     TrendByCampaignLoader,
 )
-from tests.analytics.support import ADMIN, counting, days, merchant_viewer, running_campaign
+from tests.analytics.support import ADMIN, days, merchant_viewer, running_campaign
 from tests.models import factories as f
+from tests.support import counting
 
 D1, D2, D3 = dt.date(2024, 6, 3), dt.date(2024, 6, 4), dt.date(2024, 6, 10)
 

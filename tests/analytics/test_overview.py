@@ -7,20 +7,20 @@ import datetime as dt
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.settings import Settings
 from core.viewer import Role, Viewer
 from resolvers.analytics.reads import platform_overview
 from tests.analytics.support import (
     ADMIN,
     LIVE_FROM,
     SERVICE,
-    codes,
-    counting,
     date_range,
     days,
     merchant_viewer,
     running_campaign,
 )
 from tests.models import factories as f
+from tests.support import codes, context, counting
 
 OVERVIEW = """
 query ($range: DateRangeInput) {
@@ -160,7 +160,9 @@ async def test_bad_range_is_bad_user_input(gql) -> None:  # type: ignore[no-unty
     assert codes(result) == {"BAD_USER_INPUT"}
 
 
-async def test_campaign_figures_apply_the_viewers_visibility_in_sql(db: AsyncSession) -> None:
+async def test_campaign_figures_apply_the_viewers_visibility_in_sql(
+    db: AsyncSession, settings: Settings
+) -> None:
     # given our merchant's campaigns and another merchant's
     mine, other = await f.make_merchant(db), await f.make_merchant(db)
     await _campaigns(db, merchant_id=other.id)
@@ -168,9 +170,8 @@ async def test_campaign_figures_apply_the_viewers_visibility_in_sql(db: AsyncSes
     await days(db, own.id, {START: (10, 1, 1, "7.00", "1.00")})
 
     # when the overview's statement runs for a merchant viewer (the API refuses it, the SQL still scopes it)
-    o = await platform_overview(
-        session=db, viewer=merchant_viewer(mine.id), start=START, end=END, now=dt.datetime.now(dt.UTC)
-    )
+    viewer = context(db, settings, merchant_viewer(mine.id))
+    o = await platform_overview(context=viewer, start=START, end=END, now=dt.datetime.now(dt.UTC))
 
     # then its campaign figures cover its own campaign only
     assert o.active_campaigns == 1

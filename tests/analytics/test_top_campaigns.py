@@ -13,14 +13,13 @@ from tests.analytics.support import (
     ANALYST,
     CUSTOMER,
     SERVICE,
-    codes,
-    counting,
     date_range,
     days,
     merchant_viewer,
     running_campaign,
 )
 from tests.models import factories as f
+from tests.support import codes, counting
 
 TOP = """
 query ($metric: CampaignMetric!, $range: DateRangeInput, $first: Int) {

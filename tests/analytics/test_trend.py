@@ -8,17 +8,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.analytics.support import (
-    ADMIN,
-    campaign_gid,
-    codes,
-    counting,
-    date_range,
-    days,
-    merchant_viewer,
-    running_campaign,
-)
+from tests.analytics.support import ADMIN, campaign_gid, date_range, days, merchant_viewer, running_campaign
 from tests.models import factories as f
+from tests.support import codes, counting
 
 TREND = """
 query ($id: ID!, $granularity: TrendGranularity!, $range: DateRangeInput) {

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.viewer import Role, Viewer
@@ -69,18 +68,3 @@ async def assign(
         ],
     )
     return values
-
-
-@contextmanager
-def counting(sync_connection: Any) -> Iterator[list[str]]:
-    """Collect the SQL statements run on the connection inside the block."""
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(sync_connection, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(sync_connection, "before_cursor_execute", count)

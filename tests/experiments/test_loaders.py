@@ -20,8 +20,9 @@ from loaders.experiments import (
     VariantsByExperimentLoader,
     VariantTotalsByExperimentLoader,
 )
-from tests.experiments.support import ADMIN, assign, counting, make_experiment
+from tests.experiments.support import ADMIN, assign, make_experiment
 from tests.models import factories as f
+from tests.support import counting
 
 LIST = """
 query ($first: Int!) {

@@ -11,8 +11,9 @@ from strawberry import relay
 from core.viewer import Viewer
 from models.flags import FeatureFlag
 from resolvers.pagination import encode_cursor
-from tests.flags.support import ADMIN, MARKETER, NOT_STAFF, errors_codes, without_seeded_flags
+from tests.flags.support import ADMIN, MARKETER, NOT_STAFF, without_seeded_flags
 from tests.models import factories as f
+from tests.support import codes
 
 AUDIT = """
 query ($key: String!, $first: Int, $after: String, $last: Int, $before: String) {
@@ -142,7 +143,7 @@ async def test_only_admins_see_ip_addresses(db: AsyncSession, gql) -> None:  # t
     assert admin.errors is None, admin.errors
     assert admin.data["flag"]["auditLog"]["edges"][0]["node"] == {"action": "CREATE", "ipAddress": "10.1.2.3"}
     # the marketer gets the entry with the address nulled, and a FORBIDDEN error for that field only
-    assert errors_codes(marketer) == {"FORBIDDEN"}
+    assert codes(marketer) == {"FORBIDDEN"}
     assert marketer.data["flag"]["auditLog"]["edges"][0]["node"] == {"action": "CREATE", "ipAddress": None}
 
 
@@ -152,8 +153,8 @@ async def test_a_cursor_of_another_list_is_bad_input(db: AsyncSession, gql) -> N
     # a cursor of the flag list holds a key where an audit cursor holds a time
     key_cursor = await gql(AUDIT, {"key": "audited", "after": encode_cursor("audited", 1)}, viewer=ADMIN)
 
-    assert errors_codes(foreign) == {"BAD_USER_INPUT"}
-    assert errors_codes(key_cursor) == {"BAD_USER_INPUT"}
+    assert codes(foreign) == {"BAD_USER_INPUT"}
+    assert codes(key_cursor) == {"BAD_USER_INPUT"}
 
 
 async def test_audit_entries_by_node_id(db: AsyncSession, gql) -> None:  # type: ignore[no-untyped-def]
@@ -169,4 +170,4 @@ async def test_audit_entries_by_node_id(db: AsyncSession, gql) -> None:  # type:
 async def test_audit_entries_are_staff_only(db: AsyncSession, gql, viewer: Viewer) -> None:  # type: ignore[no-untyped-def]
     entry = await f.make_feature_flag_audit_entry(db)
     result = await gql(NODE, {"id": relay.to_base64("FlagAuditEntry", entry.id)}, viewer=viewer)
-    assert "FORBIDDEN" in errors_codes(result)
+    assert "FORBIDDEN" in codes(result)

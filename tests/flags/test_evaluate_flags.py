@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from core.viewer import ANONYMOUS, Role, Viewer
-from tests.flags.support import ADMIN, SERVICE, counting, errors_codes, without_seeded_flags
+from tests.flags.support import ADMIN, SERVICE, without_seeded_flags
 from tests.models import factories as f
+from tests.support import codes, counting_on
 
 EVALUATE = """
 query ($context: FlagContextInput!, $keys: [String!]) {
@@ -86,7 +87,7 @@ async def test_staff_and_services_evaluate_for_the_user_they_name(gql) -> None: 
 @pytest.mark.usefixtures("ten_percent")
 async def test_staff_naming_something_else_than_a_user_is_bad_input(gql) -> None:  # type: ignore[no-untyped-def]
     result = await gql(EVALUATE, {"context": {"userId": relay.to_base64("Campaign", 1)}}, viewer=ADMIN)
-    assert errors_codes(result) == {"BAD_USER_INPUT"}
+    assert codes(result) == {"BAD_USER_INPUT"}
 
 
 @pytest.mark.usefixtures("ten_percent")
@@ -171,7 +172,7 @@ async def test_disabled_flags_and_unknown_keys(db: AsyncSession, gql) -> None:  
 
 async def test_too_many_keys_are_refused(gql) -> None:  # type: ignore[no-untyped-def]
     result = await gql(EVALUATE, {"context": {}, "keys": [f"k{n}" for n in range(201)]}, viewer=ANONYMOUS)
-    assert errors_codes(result) == {"BAD_USER_INPUT"}
+    assert codes(result) == {"BAD_USER_INPUT"}
 
 
 @pytest.mark.parametrize("flags", [3, 15])
@@ -184,7 +185,7 @@ async def test_every_flag_costs_two_statements_in_all(db: AsyncSession, gql, fla
             await f.make_feature_flag_rollout(db, flag_id=flag.id, variant_key=key, weight=500)
 
     # when all of them are evaluated
-    async with counting(db) as statements:
+    async with counting_on(db) as statements:
         result = await gql(EVALUATE, {"context": {"sessionId": "s-1"}, "keys": None}, viewer=ANONYMOUS)
 
     # then one statement read the flags and one their rollouts

@@ -9,16 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from core.viewer import Viewer
-from tests.flags.support import (
-    ADMIN,
-    ANALYST,
-    NOT_STAFF,
-    STAFF_VIEWERS,
-    errors_codes,
-    utc_now,
-    without_seeded_flags,
-)
+from tests.flags.support import ADMIN, ANALYST, NOT_STAFF, STAFF_VIEWERS, utc_now, without_seeded_flags
 from tests.models import factories as f
+from tests.support import codes
 
 FLAGS = """
 query ($filter: FlagFilterInput, $first: Int, $after: String, $last: Int, $before: String) {
@@ -179,7 +172,7 @@ async def test_only_staff_read_flag_configuration(db: AsyncSession, gql, viewer:
 
     # then each is refused
     for result in (listed, by_key, by_node):
-        assert "FORBIDDEN" in errors_codes(result), result.errors
+        assert "FORBIDDEN" in codes(result), result.errors
 
 
 @pytest.mark.parametrize(
@@ -195,4 +188,4 @@ async def test_only_staff_read_flag_configuration(db: AsyncSession, gql, viewer:
 )
 async def test_bad_list_arguments_are_refused(gql, variables: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
     result = await gql(FLAGS, variables, viewer=ADMIN)
-    assert errors_codes(result) == {"BAD_USER_INPUT"}, result.errors
+    assert codes(result) == {"BAD_USER_INPUT"}, result.errors

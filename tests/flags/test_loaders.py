@@ -20,8 +20,9 @@ from loaders.flags import (
     UsageTotalsByFlagLoader,
 )
 from models.flags import FeatureFlag
-from tests.flags.support import CUSTOMER, SERVICE, counting, request_context
+from tests.flags.support import ADMIN, CUSTOMER, SERVICE
 from tests.models import factories as f
+from tests.support import context, counting_on
 
 D1, D2 = f.D0, f.D0 + dt.timedelta(days=1)
 
@@ -32,9 +33,9 @@ async def _flags(db: AsyncSession, n: int) -> list[FeatureFlag]:
 
 async def test_flags_by_id_in_key_order(db: AsyncSession, settings: Settings) -> None:
     a, b = await _flags(db, 2)
-    loader = request_context(db, settings).loader(FeatureFlagByIdLoader)
+    loader = context(db, settings, ADMIN).loader(FeatureFlagByIdLoader)
 
-    async with counting(db) as statements:
+    async with counting_on(db) as statements:
         rows = await loader.load_many([b.id, f.MISSING_ID, a.id])
 
     assert [None if r is None else r.id for r in rows] == [b.id, None, a.id]
@@ -43,20 +44,20 @@ async def test_flags_by_id_in_key_order(db: AsyncSession, settings: Settings) ->
 
 async def test_flags_by_id_are_invisible_to_customers(db: AsyncSession, settings: Settings) -> None:
     (flag,) = await _flags(db, 1)
-    assert await request_context(db, settings, CUSTOMER).loader(FeatureFlagByIdLoader).load(flag.id) is None
+    assert await context(db, settings, CUSTOMER).loader(FeatureFlagByIdLoader).load(flag.id) is None
 
 
 async def test_audit_entries_by_id_only_for_staff(db: AsyncSession, settings: Settings) -> None:
     a = await f.make_feature_flag_audit_entry(db)
     b = await f.make_feature_flag_audit_entry(db)
-    loader = request_context(db, settings).loader(FlagAuditEntryByIdLoader)
+    loader = context(db, settings, ADMIN).loader(FlagAuditEntryByIdLoader)
 
-    async with counting(db) as statements:
+    async with counting_on(db) as statements:
         rows = await loader.load_many([b.id, a.id])
 
     assert [r.id for r in rows] == [b.id, a.id]
     assert len(statements) == 1
-    assert await request_context(db, settings, SERVICE).loader(FlagAuditEntryByIdLoader).load(a.id) is None
+    assert await context(db, settings, SERVICE).loader(FlagAuditEntryByIdLoader).load(a.id) is None
 
 
 async def test_rollouts_by_flag_in_creation_order(db: AsyncSession, settings: Settings) -> None:
@@ -65,9 +66,9 @@ async def test_rollouts_by_flag_in_creation_order(db: AsyncSession, settings: Se
         for key in keys:
             await f.make_feature_flag_rollout(db, flag_id=flag.id, variant_key=key)
     # evaluation reads rollouts for anyone, anonymous included
-    loader = request_context(db, settings, ANONYMOUS).loader(RolloutsByFlagLoader)
+    loader = context(db, settings, ANONYMOUS).loader(RolloutsByFlagLoader)
 
-    async with counting(db) as statements:
+    async with counting_on(db) as statements:
         groups = await loader.load_many([empty.id, a.id, b.id])
 
     assert [[r.variant_key for r in rows] for rows in groups] == [[], ["z", "y"], ["x"]]
@@ -82,12 +83,12 @@ async def test_audit_pages_of_many_flags_in_one_statement(db: AsyncSession, sett
             await f.make_feature_flag_audit_entry(
                 db, flag_id=flag.id, flag_key=flag.key, created_at=f.T0 + dt.timedelta(hours=hour)
             )
-    loader = request_context(db, settings).loader(AuditEntriesByFlagLoader)
+    loader = context(db, settings, ADMIN).loader(AuditEntriesByFlagLoader)
     window = AuditWindow(size=1)
     older = AuditWindow(size=5, after=(f.T0 + dt.timedelta(hours=2), 0))
 
     # when both flags ask for the same window, and one of them for another window
-    async with counting(db) as statements:
+    async with counting_on(db) as statements:
         pages = await loader.load_many([(b.id, window), (a.id, window), (a.id, older)])
 
     # then each gets size + 1 rows newest first (or what is older than the cursor), one statement per window
@@ -102,7 +103,7 @@ async def test_audit_pages_backwards_fetch_oldest_first(db: AsyncSession, settin
         await f.make_feature_flag_audit_entry(
             db, flag_id=flag.id, flag_key=flag.key, created_at=f.T0 + dt.timedelta(hours=hour)
         )
-    loader = request_context(db, settings).loader(AuditEntriesByFlagLoader)
+    loader = context(db, settings, ADMIN).loader(AuditEntriesByFlagLoader)
 
     rows = await loader.load((flag.id, AuditWindow(size=1, backwards=True)))
 
@@ -113,9 +114,9 @@ async def test_audit_counts_by_flag(db: AsyncSession, settings: Settings) -> Non
     a, b = await _flags(db, 2)
     for _ in range(2):
         await f.make_feature_flag_audit_entry(db, flag_id=a.id, flag_key=a.key)
-    loader = request_context(db, settings).loader(AuditCountByFlagLoader)
+    loader = context(db, settings, ADMIN).loader(AuditCountByFlagLoader)
 
-    async with counting(db) as statements:
+    async with counting_on(db) as statements:
         counts = await loader.load_many([b.id, a.id])
 
     assert counts == [0, 2]
@@ -134,9 +135,9 @@ async def _usage(db: AsyncSession) -> tuple[FeatureFlag, FeatureFlag]:
 
 async def test_daily_usage_batches_flags_of_the_same_range(db: AsyncSession, settings: Settings) -> None:
     a, b = await _usage(db)
-    loader = request_context(db, settings, SERVICE).loader(DailyUsageByFlagLoader)
+    loader = context(db, settings, SERVICE).loader(DailyUsageByFlagLoader)
 
-    async with counting(db) as statements:
+    async with counting_on(db) as statements:
         groups = await loader.load_many([(b.id, D1, D2), (a.id, D1, D2), (a.id, D2, D2)])
 
     assert [[(r.date, r.total_checks) for r in rows] for rows in groups] == [
@@ -145,18 +146,15 @@ async def test_daily_usage_batches_flags_of_the_same_range(db: AsyncSession, set
         [(D2, 10)],
     ]
     assert len(statements) == 2  # one per distinct range
-    assert (
-        await request_context(db, settings, CUSTOMER).loader(DailyUsageByFlagLoader).load((a.id, D1, D2))
-        == []
-    )
+    assert await context(db, settings, CUSTOMER).loader(DailyUsageByFlagLoader).load((a.id, D1, D2)) == []
 
 
 async def test_usage_totals_sum_each_flags_days(db: AsyncSession, settings: Settings) -> None:
     a, b = await _usage(db)
     (unused,) = await _flags(db, 1)
-    loader = request_context(db, settings).loader(UsageTotalsByFlagLoader)
+    loader = context(db, settings, ADMIN).loader(UsageTotalsByFlagLoader)
 
-    async with counting(db) as statements:
+    async with counting_on(db) as statements:
         totals = await loader.load_many([(a.id, D1, D2), (unused.id, D1, D2), (b.id, D1, D2)])
 
     assert totals[0] == UsageTotals(2, 10, 5, 20, 0, 0, 0, 2, 0.0)

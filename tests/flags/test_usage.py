@@ -9,18 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.viewer import Viewer
 from models.flags import FeatureFlag
-from tests.flags.support import (
-    ADMIN,
-    ANALYST,
-    CUSTOMER,
-    MERCHANT,
-    SERVICE,
-    counting,
-    errors_codes,
-    utc_now,
-    without_seeded_flags,
-)
+from tests.flags.support import ADMIN, ANALYST, CUSTOMER, MERCHANT, SERVICE, utc_now, without_seeded_flags
 from tests.models import factories as f
+from tests.support import codes, counting_on
 
 D1, D2, D3 = f.D0, f.D0 + dt.timedelta(days=1), f.D0 + dt.timedelta(days=2)
 RANGE = {"start": D1.isoformat(), "end": D3.isoformat()}
@@ -171,8 +162,8 @@ async def test_bad_ranges_are_refused(db: AsyncSession, gql, bad_range: dict[str
     await f.make_feature_flag(db, key="used")
     by_flag = await gql(USAGE, {"key": "used", "range": bad_range}, viewer=ADMIN)
     listed = await gql(FLAG_USAGE, {"range": bad_range}, viewer=SERVICE)
-    assert "BAD_USER_INPUT" in errors_codes(by_flag)
-    assert errors_codes(listed) == {"BAD_USER_INPUT"}
+    assert "BAD_USER_INPUT" in codes(by_flag)
+    assert codes(listed) == {"BAD_USER_INPUT"}
 
 
 async def test_services_read_usage_of_every_flag(db: AsyncSession, gql) -> None:  # type: ignore[no-untyped-def]
@@ -201,7 +192,7 @@ async def test_services_read_usage_of_every_flag(db: AsyncSession, gql) -> None:
 @pytest.mark.parametrize("viewer", [CUSTOMER, MERCHANT], ids=lambda v: v.role.value)
 async def test_flag_usage_is_refused_to_users_and_merchants(gql, viewer: Viewer) -> None:  # type: ignore[no-untyped-def]
     result = await gql(FLAG_USAGE, {"first": 1}, viewer=viewer)
-    assert "FORBIDDEN" in errors_codes(result)
+    assert "FORBIDDEN" in codes(result)
 
 
 async def _dashboard_flags(db: AsyncSession, n: int) -> None:
@@ -222,7 +213,7 @@ async def test_flag_dashboard_statement_count_does_not_grow_with_rows(
     await _dashboard_flags(db, 8)
 
     # when a page of them is read with every nested field
-    async with counting(db) as statements:
+    async with counting_on(db) as statements:
         result = await gql(DASHBOARD, {"first": page_size, "range": RANGE}, viewer=ADMIN)
 
     # then: page, totalCount, rollouts, audit page, audit count, usage and summary, whatever the page size
@@ -242,7 +233,7 @@ async def test_flag_usage_statement_count_does_not_grow_with_rows(
 ) -> None:  # type: ignore[no-untyped-def]
     await _dashboard_flags(db, 8)
 
-    async with counting(db) as statements:
+    async with counting_on(db) as statements:
         result = await gql(FLAG_USAGE, {"first": page_size, "range": RANGE}, viewer=SERVICE)
 
     # page, totalCount, summaries, days

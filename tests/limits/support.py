@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import redis.asyncio as aioredis
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import ExecutionResult
 
@@ -45,18 +42,3 @@ async def run(
 
 def codes(result: ExecutionResult) -> list[str]:
     return [(e.extensions or {}).get("code") for e in result.errors or []]
-
-
-@contextmanager
-def counting(sync_connection: Any) -> Iterator[list[str]]:
-    """Every SQL statement run on the connection while the block runs."""
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(sync_connection, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(sync_connection, "before_cursor_execute", count)

@@ -6,7 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import Settings
 from core.viewer import Role, Viewer
-from tests.limits.support import codes, counting, run
+from tests.limits.support import codes, run
+from tests.support import counting
 
 # users 1 + 10 x (edges 1 + node 1 + id 1 + transactions (1 + 5 x (edges 1 + node 1 + id 1 + amount 1))) = 241
 NESTED = """

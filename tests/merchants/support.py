@@ -10,7 +10,7 @@ from strawberry import relay
 
 from core.settings import Settings
 from core.viewer import ANONYMOUS, Role, Viewer
-from tests.users.support import context, counting
+from tests.support import context, counting
 
 # No user_id: audit rows reference users by a foreign key, and these viewers have no user row.
 ADMIN = Viewer(role=Role.ADMIN)

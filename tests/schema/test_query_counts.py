@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.viewer import Role, Viewer
@@ -16,6 +14,7 @@ from models.analytics import CampaignDailyMetrics
 from models.campaigns import Campaign
 from models.experiments import Experiment, ExperimentVariant
 from models.merchants import Merchant
+from tests.support import counting
 
 ADMIN = Viewer(role=Role.ADMIN, user_id=1)
 PAGE_SIZES = (1, 10, 100)
@@ -123,20 +122,6 @@ async def _dashboard_rows(db: AsyncSession, n: int, today: dt.date) -> None:
     )
 
 
-@contextmanager
-def _counting(sync_connection) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(sync_connection, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(sync_connection, "before_cursor_execute", count)
-
-
 async def test_dashboard_statement_count_does_not_grow_with_rows(db: AsyncSession, gql) -> None:  # type: ignore[no-untyped-def]
     # given a hundred fully populated campaigns
     today = dt.datetime.now(dt.UTC).date()
@@ -146,7 +131,7 @@ async def test_dashboard_statement_count_does_not_grow_with_rows(db: AsyncSessio
     # when a dashboard asks for pages of 1, 10 and 100 of them with every nested relation
     counts = {}
     for page_size in PAGE_SIZES:
-        with _counting((await db.connection()).sync_connection) as statements:
+        with counting((await db.connection()).sync_connection) as statements:
             result = await gql(DASHBOARD, {"first": page_size, "range": window}, viewer=ADMIN)
         assert result.errors is None, result.errors
         edges = result.data["campaigns"]["edges"]

@@ -16,7 +16,8 @@ from models.flags import FlagUsage
 from models.ml import UserMerchantAffinity, UserOptimalSendTime
 from models.users import Account, RewardEntry, Transaction, User
 from tests.models import factories as f
-from tests.users.support import SERVICE, codes, customer, gid
+from tests.support import codes
+from tests.users.support import SERVICE, customer, gid
 
 ERASE = """
 mutation ($confirm: Boolean!) {

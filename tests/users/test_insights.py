@@ -6,7 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.viewer import Role, Viewer
 from tests.models import factories as f
-from tests.users.support import ADMIN, codes, customer, gid
+from tests.support import codes
+from tests.users.support import ADMIN, customer, gid
 
 RECOMMENDED = """
 query ($first: Int!) {

@@ -11,7 +11,8 @@ from core.settings import Settings
 from core.viewer import Viewer
 from loaders import users as loaders
 from tests.models import factories as f
-from tests.users.support import ADMIN, context, counting, customer
+from tests.support import context, counting
+from tests.users.support import ADMIN, customer
 
 T = datetime(2024, 5, 1, tzinfo=UTC)
 NEWEST_TWO = loaders.Window(size=2)

@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.viewer import ANONYMOUS, Role, Viewer
 from tests.models import factories as f
-from tests.users.support import ADMIN, MARKETER, SERVICE, codes, customer, gid
+from tests.support import codes
+from tests.users.support import ADMIN, MARKETER, SERVICE, customer, gid
 
 ME = """
 { me { id name email phone role loyaltyTier rewardPoints createdAt lastLoginAt isErased } }

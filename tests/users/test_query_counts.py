@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.models import factories as f
-from tests.users.support import ADMIN, counting, nodes
+from tests.support import counting
+from tests.users.support import ADMIN, nodes
 
 USERS = 12
 PAGE = """

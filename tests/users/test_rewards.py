@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.viewer import Role, Viewer
 from tests.models import factories as f
-from tests.users.support import ADMIN, codes, customer, gid, nodes
+from tests.support import codes
+from tests.users.support import ADMIN, customer, gid, nodes
 
 REWARDS = """
 query ($first: Int, $after: String) {

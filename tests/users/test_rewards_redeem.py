@@ -13,7 +13,8 @@ from core.viewer import ANONYMOUS, Role, Viewer
 from models.admin import AuditLogEntry
 from models.users import RewardEntry, User
 from tests.models import factories as f
-from tests.users.support import SERVICE, codes, customer
+from tests.support import codes
+from tests.users.support import SERVICE, customer
 
 REDEEM = """
 mutation ($input: RedeemRewardsInput!) {

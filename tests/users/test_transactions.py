@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.viewer import Role, Viewer
 from models.users import User
 from tests.models import factories as f
-from tests.users.support import ADMIN, codes, customer, gid, nodes
+from tests.support import codes
+from tests.users.support import ADMIN, customer, gid, nodes
 
 TRANSACTIONS = """
 query ($filter: TransactionFilterInput, $first: Int, $after: String, $last: Int, $before: String) {

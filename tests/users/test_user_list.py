@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.viewer import ANONYMOUS, Role, Viewer
 from tests.models import factories as f
-from tests.users.support import ADMIN, MARKETER, SERVICE, codes, customer, nodes
+from tests.support import codes
+from tests.users.support import ADMIN, MARKETER, SERVICE, customer, nodes
 
 USERS = """
 query (

@@ -11,7 +11,8 @@ from core.viewer import ANONYMOUS, Role, Viewer
 from models.admin import AuditLogEntry
 from models.users import Account, User
 from tests.models import factories as f
-from tests.users.support import ADMIN, SERVICE, codes, customer, gid
+from tests.support import codes
+from tests.users.support import ADMIN, SERVICE, customer, gid
 
 UPDATE = """
 mutation ($input: UpdateMyProfileInput!) {

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.viewer import ANONYMOUS, Role, Viewer
 from models.users import Account, RewardEntry, Transaction, User
 from tests.models import factories as f
-from tests.users.support import ADMIN, SERVICE, codes, gid
+from tests.support import codes
+from tests.users.support import ADMIN, SERVICE, gid
 
 RECORD = """
 mutation ($input: RecordTransactionInput!) {

@@ -1,0 +1,49 @@
+"""What tests of every domain share: counting SQL statements, a request context on the test's session,
+and the codes of a result's errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.context import RequestContext
+from core.settings import Settings
+from core.viewer import Viewer
+
+
+@contextmanager
+def counting(sync_connection: Any) -> Iterator[list[str]]:
+    """Every SQL statement run on the connection while the block runs."""
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(sync_connection, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(sync_connection, "before_cursor_execute", count)
+
+
+@asynccontextmanager
+async def counting_on(db: AsyncSession) -> AsyncIterator[list[str]]:
+    """`counting` on the connection of the test's session."""
+    with counting((await db.connection()).sync_connection) as statements:
+        yield statements
+
+
+def context(db: AsyncSession, settings: Settings, viewer: Viewer) -> RequestContext:
+    """A request context reading through the test's session (what the `gql` fixture builds)."""
+    return RequestContext(
+        request=None, settings=settings, sessionmaker=None, redis=None, viewer=viewer, session=db
+    )
+
+
+def codes(result: Any) -> set[str]:
+    """The codes of a result's errors."""
+    return {e.extensions.get("code") for e in result.errors or []}
