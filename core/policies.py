@@ -42,6 +42,8 @@ FLAG_AUDIT_READERS = STAFF
 EXPERIMENT_READERS = STAFF
 # May evaluate flags for a user other than themselves (a userId in the context).
 EVALUATES_FOR_OTHERS = STAFF | {SERVICE}
+# A user's own assignment in one experiment, asked for from the experiment's side (`myAssignment`).
+OWN_ASSIGNMENT_READERS = STAFF | {CUSTOMER}
 # An experiment assignment as seen from a user's side (their own).
 ASSIGNMENT_READERS = STAFF | {MERCHANT, CUSTOMER}
 # A merchant's partnership terms: staff, and that merchant's own staff.
@@ -50,6 +52,10 @@ PARTNERSHIP_READERS = STAFF | {MERCHANT}
 OWNER_READERS = frozenset({ADMIN, CUSTOMER})
 # ML insights about a person (recommendations, send times): staff, and the person.
 INSIGHT_READERS = STAFF | {CUSTOMER}
+# Campaign optimisation advice: staff, services, and merchants for their own campaigns.
+OPTIMIZATION_READERS = STAFF | {MERCHANT, SERVICE}
+# Trained model versions: staff, and the ML service that uploads them.
+ML_MODEL_READERS = STAFF | {SERVICE}
 # Every user's profile unfiltered (the users' row visibility); others see only themselves.
 SEES_EVERY_USER = ADMINS
 

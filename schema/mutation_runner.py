@@ -104,6 +104,11 @@ async def stored_id(context: RequestContext, ref: dict[str, Any]) -> int:
     return int(ref["id"])
 
 
+def not_an_id(field: str, type_name: str) -> list[UserError]:
+    """The userErrors for a global id that is not one of `type_name` (reported NOT_FOUND)."""
+    return [UserError(field=field, message=f"Not a {type_name} id.", code=ProblemCode.NOT_FOUND)]
+
+
 def pk_of(gid: Any, type_name: str) -> int | None:
     """The database id inside a global id of `type_name`; None for another type (reported NOT_FOUND)."""
     if gid is None or getattr(gid, "type_name", None) != type_name:

@@ -14,7 +14,7 @@ from models.admin import ApiKeyRole as ModelApiKeyRole
 from resolvers.auth import api_keys
 from resolvers.outcomes import ProblemCode
 from schema.auth.types import ApiKey, ApiKeyPayload, ApiKeyRole, CreateApiKeyPayload, refuse_header_key
-from schema.mutation_runner import UserError, pk_of, run_mutation
+from schema.mutation_runner import UserError, not_an_id, pk_of, run_mutation
 from schema.permissions import allow
 
 
@@ -43,10 +43,9 @@ class ApiKeyMutation:
         if input.merchant_id is not None:
             merchant_id = pk_of(input.merchant_id, "Merchant")
             if merchant_id is None:
-                missing = UserError(
-                    field="merchantId", message="Not a Merchant id.", code=ProblemCode.NOT_FOUND
+                return CreateApiKeyPayload(
+                    api_key=None, key=None, user_errors=not_an_id("merchantId", "Merchant")
                 )
-                return CreateApiKeyPayload(api_key=None, key=None, user_errors=[missing])
 
         write = partial(
             api_keys.create_api_key,

@@ -31,7 +31,7 @@ from resolvers.auth.throttles import (
 from resolvers.outcomes import Problem, ProblemCode
 from schema.auth.api_key_mutations import ApiKeyMutation
 from schema.auth.types import AuthPayload, AuthSession, DonePayload, RevokeSessionsPayload, refuse_header_key
-from schema.mutation_runner import UserError, pk_of, run_mutation
+from schema.mutation_runner import UserError, not_an_id, pk_of, run_mutation
 from schema.permissions import allow
 
 
@@ -238,7 +238,7 @@ class SessionMutation:
         if user_id is None:
             return RevokeSessionsPayload(
                 revoked_count=None,
-                user_errors=_errors(Problem("user_id", "Not a User id.", ProblemCode.NOT_FOUND)),
+                user_errors=not_an_id("userId", "User"),
             )
 
         write = partial(sessions.end_user_sessions, user_id=user_id, now=_now())

@@ -14,7 +14,7 @@ from core.context import Ctx
 from core.policies import ASSIGNERS, CONVERSION_RECORDERS
 from resolvers.experiments import assignment_writes as assignments
 from resolvers.outcomes import ProblemCode
-from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation
+from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, not_an_id, pk_of, run_mutation
 from schema.permissions import allow, type_policy
 
 # Not customers: the mobile app must not be able to inflate the results of its own user.
@@ -120,7 +120,7 @@ def _user_pk(gid: relay.GlobalID | None, errors: list[UserError]) -> int | None:
         return None
     pk = pk_of(gid, "User")
     if pk is None:
-        errors.extend(user_error("userId", "Not a User id."))
+        errors.extend(not_an_id("userId", "User"))
     return pk
 
 

@@ -19,7 +19,14 @@ from resolvers.experiments import recompute, validation, writes
 from schema.experiments.assignment_mutations import ExperimentAssignmentMutation, user_error
 from schema.experiments.result_types import ExperimentResults
 from schema.experiments.types import Experiment
-from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, by_id, pk_of, run_mutation
+from schema.mutation_runner import (
+    IDEMPOTENCY_KEY_DESCRIPTION,
+    UserError,
+    by_id,
+    not_an_id,
+    pk_of,
+    run_mutation,
+)
 from schema.permissions import allow
 
 S = m.ExperimentStatus
@@ -131,7 +138,7 @@ def _fields(data: Any, errors: list[UserError]) -> validation.ExperimentFields:
     if data.campaign_id is not None:
         campaign_id = pk_of(data.campaign_id, "Campaign")
         if campaign_id is None:
-            errors.extend(user_error("campaignId", "Not a Campaign id."))
+            errors.extend(not_an_id("campaignId", "Campaign"))
     return validation.ExperimentFields(
         key=data.key,
         name=data.name,

@@ -9,8 +9,7 @@ import strawberry
 from strawberry import relay
 
 from core.context import Ctx
-from core.policies import ASSIGNMENT_READERS, STAFF
-from core.viewer import Role
+from core.policies import ASSIGNMENT_READERS, OWN_ASSIGNMENT_READERS, STAFF
 from loaders.experiments import (
     AssignedUsersByExperimentLoader,
     AssignmentsByUserLoader,
@@ -158,7 +157,7 @@ class Experiment(relay.Node):
 
     @strawberry.field(
         description="The viewer's own assignment in this test; null when not assigned.",
-        permission_classes=[allow(STAFF | {Role.CUSTOMER})],
+        permission_classes=[allow(OWN_ASSIGNMENT_READERS)],
     )
     async def my_assignment(self, info: Ctx) -> ExperimentAssignment | None:
         user_id = info.context.viewer.user_id

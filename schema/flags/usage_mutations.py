@@ -10,10 +10,16 @@ from strawberry import relay
 from core.context import Ctx
 from core.policies import EVENT_REPORTERS
 from resolvers.flags import usage_writes as usage
-from resolvers.outcomes import ProblemCode
 from schema.analytics.mutations import WINDOW, check_batch_size
 from schema.flags.evaluation_types import AppType
-from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation, stored_id
+from schema.mutation_runner import (
+    IDEMPOTENCY_KEY_DESCRIPTION,
+    UserError,
+    not_an_id,
+    pk_of,
+    run_mutation,
+    stored_id,
+)
 from schema.permissions import allow
 
 
@@ -56,11 +62,7 @@ def _check(index: int, data: FlagCheckInput, problems: list[UserError]) -> usage
     if data.user_id is not None:
         user_id = pk_of(data.user_id, "User")
         if user_id is None:
-            problems.append(
-                UserError(
-                    field=f"events.{index}.userId", message="Not a User id.", code=ProblemCode.NOT_FOUND
-                )
-            )
+            problems.extend(not_an_id(f"events.{index}.userId", "User"))
     return usage.FlagCheck(
         flag_key=data.flag_key,
         app_type=usage.AppType(data.app_type),

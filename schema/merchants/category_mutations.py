@@ -12,9 +12,15 @@ from core.context import Ctx
 from core.policies import MERCHANT_WRITERS
 from loaders.merchants import MerchantCategoryByIdLoader
 from resolvers.merchants import category_writes as writes
-from resolvers.outcomes import ProblemCode
 from schema.merchants.types import MerchantCategory
-from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, by_id, pk_of, run_mutation
+from schema.mutation_runner import (
+    IDEMPOTENCY_KEY_DESCRIPTION,
+    UserError,
+    by_id,
+    not_an_id,
+    pk_of,
+    run_mutation,
+)
 from schema.permissions import allow
 
 # The loader shows every category, retired ones included.
@@ -87,8 +93,9 @@ class MerchantCategoryMutation:
     ) -> MerchantCategoryPayload | None:
         category_id = pk_of(input.id, "MerchantCategory")
         if category_id is None:
-            missing = UserError(field="id", message="Not a MerchantCategory id.", code=ProblemCode.NOT_FOUND)
-            return MerchantCategoryPayload(merchant_category=None, user_errors=[missing])
+            return MerchantCategoryPayload(
+                merchant_category=None, user_errors=not_an_id("id", "MerchantCategory")
+            )
 
         write = partial(writes.update_category, category_id=category_id, data=_category_fields(input))
         return await _category(info, "updateMerchantCategory", input, write)

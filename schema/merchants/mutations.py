@@ -17,11 +17,17 @@ from core.context import Ctx
 from core.policies import MERCHANT_WRITERS
 from loaders.merchants import MerchantByIdLoader
 from resolvers.merchants import writes
-from resolvers.outcomes import ProblemCode
 from schema.merchants.category_mutations import MerchantCategoryMutation
 from schema.merchants.partnership_mutations import PartnershipMutation
 from schema.merchants.types import Merchant
-from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, by_id, pk_of, run_mutation
+from schema.mutation_runner import (
+    IDEMPOTENCY_KEY_DESCRIPTION,
+    UserError,
+    by_id,
+    not_an_id,
+    pk_of,
+    run_mutation,
+)
 from schema.permissions import allow
 
 # The loader shows every merchant, deactivated ones included: a replayed deactivation finds its merchant.
@@ -93,16 +99,12 @@ class MerchantPayload:
     user_errors: list[UserError] = strawberry.field(description="Problems with the input; empty on success.")
 
 
-def _not(field: str, type_name: str) -> list[UserError]:
-    return [UserError(field=field, message=f"Not a {type_name} id.", code=ProblemCode.NOT_FOUND)]
-
-
 def _merchant_fields(data: Any, errors: list[UserError]) -> writes.MerchantFields:
     category_id = None
     if data.category_id is not None:
         category_id = pk_of(data.category_id, "MerchantCategory")
         if category_id is None:
-            errors.extend(_not("categoryId", "MerchantCategory"))
+            errors.extend(not_an_id("categoryId", "MerchantCategory"))
     return writes.MerchantFields(
         code=data.code,
         name=data.name,
@@ -149,7 +151,7 @@ class MerchantRecordMutation:
     )
     async def update_merchant(self, info: Ctx, input: UpdateMerchantInput) -> MerchantPayload | None:
         merchant_id = pk_of(input.id, "Merchant")
-        errors: list[UserError] = [] if merchant_id is not None else _not("id", "Merchant")
+        errors: list[UserError] = [] if merchant_id is not None else not_an_id("id", "Merchant")
         data = _merchant_fields(input, errors)
         if errors or merchant_id is None:
             return MerchantPayload(merchant=None, user_errors=errors)
@@ -164,7 +166,7 @@ class MerchantRecordMutation:
     async def deactivate_merchant(self, info: Ctx, input: DeactivateMerchantInput) -> MerchantPayload | None:
         merchant_id = pk_of(input.id, "Merchant")
         if merchant_id is None:
-            return MerchantPayload(merchant=None, user_errors=_not("id", "Merchant"))
+            return MerchantPayload(merchant=None, user_errors=not_an_id("id", "Merchant"))
 
         write = partial(writes.deactivate_merchant, merchant_id=merchant_id)
         return await _merchant(info, "deactivateMerchant", input, write)

@@ -13,9 +13,15 @@ from core.policies import MERCHANT_WRITERS
 from loaders.merchants import MerchantByIdLoader, PartnershipByMerchantLoader
 from models import merchants as m
 from resolvers.merchants import writes
-from resolvers.outcomes import ProblemCode
 from schema.merchants.types import Merchant, Partnership, PartnershipType
-from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, by_id, pk_of, run_mutation
+from schema.mutation_runner import (
+    IDEMPOTENCY_KEY_DESCRIPTION,
+    UserError,
+    by_id,
+    not_an_id,
+    pk_of,
+    run_mutation,
+)
 from schema.permissions import allow
 
 # The write stores the merchant's id, the loader's key. Merchant writers are staff, who see every
@@ -48,8 +54,8 @@ class PartnershipMutation:
     async def set_partnership(self, info: Ctx, input: SetPartnershipInput) -> PartnershipPayload | None:
         merchant_id = pk_of(input.merchant_id, "Merchant")
         if merchant_id is None:
-            missing = UserError(field="merchantId", message="Not a Merchant id.", code=ProblemCode.NOT_FOUND)
-            return PartnershipPayload(merchant=None, partnership=None, user_errors=[missing])
+            errors = not_an_id("merchantId", "Merchant")
+            return PartnershipPayload(merchant=None, partnership=None, user_errors=errors)
 
         kind = None if input.partnership_type is None else m.PartnershipType(input.partnership_type)
         write = partial(

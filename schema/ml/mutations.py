@@ -17,11 +17,17 @@ from core.policies import ML_PIPELINE
 from loaders.ml import MlModelByIdLoader
 from models import ml as m
 from resolvers.ml import writes
-from resolvers.outcomes import ProblemCode
 from schema.ml.optimization_mutations import CampaignOptimizationMutation
 from schema.ml.score_mutations import SCORE, MlScoreMutation
 from schema.ml.types import MlModel, ModelType
-from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, by_id, pk_of, run_mutation
+from schema.mutation_runner import (
+    IDEMPOTENCY_KEY_DESCRIPTION,
+    UserError,
+    by_id,
+    not_an_id,
+    pk_of,
+    run_mutation,
+)
 from schema.permissions import allow
 
 # The loader shows every model version; the ML pipeline's roles may read MlModel.
@@ -102,8 +108,7 @@ class MlModelMutation:
     ) -> MlModelPayload | None:
         model_id = pk_of(input.id, "MlModel")
         if model_id is None:
-            missing = UserError(field="id", message="Not a MlModel id.", code=ProblemCode.NOT_FOUND)
-            return MlModelPayload(model=None, user_errors=[missing])
+            return MlModelPayload(model=None, user_errors=not_an_id("id", "MlModel"))
 
         write = partial(writes.activate_model_version, model_id=model_id)
         return await _model_payload(info, "activateModelVersion", input, write)

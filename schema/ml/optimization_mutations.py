@@ -14,10 +14,16 @@ from core.policies import ML_ADVISERS
 from loaders.ml import CampaignOptimizationByIdLoader
 from models import ml as m
 from resolvers.ml import optimization_writes as writes
-from resolvers.outcomes import ProblemCode
 from schema.ml.score_mutations import SCORE
 from schema.ml.types import CampaignOptimization, Effort, RecommendationType
-from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, by_id, pk_of, run_mutation
+from schema.mutation_runner import (
+    IDEMPOTENCY_KEY_DESCRIPTION,
+    UserError,
+    by_id,
+    not_an_id,
+    pk_of,
+    run_mutation,
+)
 from schema.permissions import allow
 
 # Advice is as visible as its campaign; its writers (marketers, admins) see every campaign.
@@ -52,10 +58,6 @@ class CampaignOptimizationPayload:
     user_errors: list[UserError] = strawberry.field(description="Problems with the input; empty on success.")
 
 
-def _not(field: str, type_name: str) -> list[UserError]:
-    return [UserError(field=field, message=f"Not a {type_name} id.", code=ProblemCode.NOT_FOUND)]
-
-
 async def _optimization_payload(
     info: Ctx, operation: str, input: Any, write: Any
 ) -> CampaignOptimizationPayload:
@@ -76,7 +78,7 @@ class CampaignOptimizationMutation:
         campaign_id = pk_of(input.campaign_id, "Campaign")
         if campaign_id is None:
             return CampaignOptimizationPayload(
-                campaign_optimization=None, user_errors=_not("campaignId", "Campaign")
+                campaign_optimization=None, user_errors=not_an_id("campaignId", "Campaign")
             )
         data = writes.OptimizationFields(
             campaign_id=campaign_id,
@@ -104,7 +106,7 @@ class CampaignOptimizationMutation:
         optimization_id = pk_of(input.id, "CampaignOptimization")
         if optimization_id is None:
             return CampaignOptimizationPayload(
-                campaign_optimization=None, user_errors=_not("id", "CampaignOptimization")
+                campaign_optimization=None, user_errors=not_an_id("id", "CampaignOptimization")
             )
 
         write = partial(writes.mark_implemented, optimization_id=optimization_id, now=dt.datetime.now(dt.UTC))

@@ -8,8 +8,7 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from core.policies import STAFF
-from core.viewer import Role
+from core.policies import ML_MODEL_READERS, OPTIMIZATION_READERS
 from loaders.ml import CampaignOptimizationByIdLoader, MlModelByIdLoader
 from models import ml as m
 from schema.nodes import resolve_visible
@@ -21,7 +20,7 @@ ModelType = strawberry.enum(m.ModelType, description="What a model predicts.")
 ModelStatus = strawberry.enum(m.ModelStatus, description="Deployment state of a model version.")
 
 
-@type_policy(STAFF | {Role.MERCHANT, Role.SERVICE})
+@type_policy(OPTIMIZATION_READERS)
 @strawberry.federation.type(keys=["id"], description="A recommendation to improve a campaign.")
 class CampaignOptimization(relay.Node):
     id: relay.NodeID[int]
@@ -62,7 +61,7 @@ class CampaignOptimization(relay.Node):
 
 
 # The ML service uploads versions and gets them back in the payload.
-@type_policy(STAFF | {Role.SERVICE})
+@type_policy(ML_MODEL_READERS)
 @strawberry.federation.type(keys=["id"], description="A trained model version and its scores.")
 class MlModel(relay.Node):
     id: relay.NodeID[int]

@@ -16,9 +16,8 @@ from strawberry import relay
 from core.context import Ctx
 from core.policies import OWNER_READERS, TRANSACTION_RECORDERS
 from models import users as m
-from resolvers.outcomes import ProblemCode
 from resolvers.users import transaction_writes as writes
-from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation
+from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, not_an_id, pk_of, run_mutation
 from schema.permissions import allow
 from schema.users.wallet_types import (
     RewardEntry,
@@ -79,9 +78,7 @@ def _ids(input: RecordTransactionInput, errors: list[UserError]) -> dict[str, in
         gid = getattr(input, name)
         ids[name] = None if gid is None else pk_of(gid, type_name)
         if gid is not None and ids[name] is None:
-            errors.append(
-                UserError(field=field, message=f"Not a {type_name} id.", code=ProblemCode.NOT_FOUND)
-            )
+            errors.extend(not_an_id(field, type_name))
     return ids
 
 
