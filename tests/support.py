@@ -44,6 +44,16 @@ def context(db: AsyncSession, settings: Settings, viewer: Viewer) -> RequestCont
     )
 
 
+async def load_counted(
+    db: AsyncSession, settings: Settings, loader: type, keys: list[Any], *, viewer: Viewer
+) -> tuple[list[Any], list[str]]:
+    """Load `keys` at once through a fresh loader; return the values and the SQL statements run."""
+    instance = loader(context(db, settings, viewer))
+    with counting((await db.connection()).sync_connection) as statements:
+        values = await instance.load_many(keys)
+    return values, statements
+
+
 def codes(result: Any) -> set[str]:
     """The codes of a result's errors."""
     return {e.extensions.get("code") for e in result.errors or []}

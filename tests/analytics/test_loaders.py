@@ -6,8 +6,10 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.settings import Settings
 from loaders.analytics import (
     DailyMetricsByCampaignLoader,
+    DailyMetricsByIdLoader,
     Granularity,
     SegmentTotalsByCampaignLoader,
     TotalsByCampaignLoader,
@@ -15,7 +17,7 @@ from loaders.analytics import (
 )
 from tests.analytics.support import ADMIN, days, merchant_viewer, running_campaign
 from tests.models import factories as f
-from tests.support import counting
+from tests.support import counting, load_counted
 
 D1, D2, D3 = dt.date(2024, 6, 3), dt.date(2024, 6, 4), dt.date(2024, 6, 10)
 
@@ -94,3 +96,24 @@ async def test_loaders_hide_other_merchants_campaigns(db: AsyncSession, context_
 
     assert [len(s) for s in trends] == [2, 0, 0, 0]
     assert [len(s) for s in segments] == [2, 0, 0, 0]
+
+
+async def test_daily_rows_by_id_in_key_order_and_visibility(db: AsyncSession, settings: Settings) -> None:
+    # given daily rows of our merchant's campaign and of another merchant's
+    mine, other = await f.make_merchant(db), await f.make_merchant(db)
+    own = await f.make_campaign_daily(db, campaign_id=(await running_campaign(db, merchant_id=mine.id)).id)
+    theirs = await f.make_campaign_daily(
+        db, campaign_id=(await running_campaign(db, merchant_id=other.id)).id
+    )
+    keys = [theirs.id, f.MISSING_ID, own.id]
+
+    # when staff and the merchant load them all at once
+    staff, statements = await load_counted(db, settings, DailyMetricsByIdLoader, keys, viewer=ADMIN)
+    merchant, _ = await load_counted(
+        db, settings, DailyMetricsByIdLoader, keys, viewer=merchant_viewer(mine.id)
+    )
+
+    # then one statement, values in key order, and the merchant sees only its own campaign's row
+    assert len(statements) == 1
+    assert [None if r is None else r.id for r in staff] == [theirs.id, None, own.id]
+    assert [None if r is None else r.id for r in merchant] == [None, None, own.id]

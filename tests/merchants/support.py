@@ -8,9 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
-from core.settings import Settings
 from core.viewer import ANONYMOUS, Role, Viewer
-from tests.support import context, counting
 
 # No user_id: audit rows reference users by a foreign key, and these viewers have no user row.
 ADMIN = Viewer(role=Role.ADMIN)
@@ -41,13 +39,3 @@ async def count(db: AsyncSession, model: type, *where: Any) -> int:
 
 def errors_of(payload: dict[str, Any]) -> list[tuple[str | None, str]]:
     return [(e["field"], e["code"]) for e in payload["userErrors"]]
-
-
-async def load_counted(
-    db: AsyncSession, settings: Settings, loader: type, keys: list[Any], viewer: Viewer = ADMIN
-) -> tuple[list[Any], list[str]]:
-    """Load `keys` at once through a fresh loader; return the values and the SQL statements run."""
-    instance = loader(context(db, settings, viewer))
-    with counting((await db.connection()).sync_connection) as statements:
-        values = await instance.load_many(keys)
-    return values, statements

@@ -7,8 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.settings import Settings
 from core.viewer import ANONYMOUS, Role, Viewer
 from loaders.merchants import MerchantByIdLoader, MerchantCategoryByIdLoader, PartnershipByMerchantLoader
-from tests.merchants.support import ANALYST, CUSTOMER, load_counted
+from tests.merchants.support import ANALYST, CUSTOMER
 from tests.models import factories as f
+from tests.support import load_counted
 
 
 def _ids(rows: list) -> list[int | None]:  # type: ignore[type-arg]

@@ -7,8 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.settings import Settings
 from core.viewer import Role, Viewer
 from loaders.ml import CampaignOptimizationByIdLoader, MlModelByIdLoader
-from tests.merchants.support import ANALYST, CUSTOMER, SERVICE, load_counted
+from tests.merchants.support import ANALYST, CUSTOMER, SERVICE
 from tests.models import factories as f
+from tests.support import load_counted
 
 
 def _ids(rows: list) -> list[int | None]:  # type: ignore[type-arg]
