@@ -1,6 +1,17 @@
 """SQLAlchemy models: one module per domain. Importing this package registers every table."""
 
-from models import admin, analytics, campaigns, experiments, flags, merchants, ml, users
+from models import admin, analytics, auth, campaigns, experiments, flags, merchants, ml, users
 from models.base import Base
 
-__all__ = ["Base", "admin", "analytics", "campaigns", "experiments", "flags", "merchants", "ml", "users"]
+__all__ = [
+    "Base",
+    "admin",
+    "analytics",
+    "auth",
+    "campaigns",
+    "experiments",
+    "flags",
+    "merchants",
+    "ml",
+    "users",
+]

@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.admin import AuditLogEntry, IdempotencyKey, RefreshToken, RefreshTokenFamily, Setting
+from models.admin import AuditLogEntry, IdempotencyKey, Setting
+from models.auth import RefreshToken, RefreshTokenFamily
 from models.flags import FlagAuditEntry, FlagUsage
 
 FLAG_USAGE_SETTING = "flags.usage_retention_days"

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.tokens import new_opaque_token, token_digest
 from core.viewer import Role, Viewer
-from models.admin import ApiKey, ApiKeyRole
+from models.auth import ApiKey, ApiKeyRole
 from models.merchants import Merchant
 from resolvers.audit import Actor, record_change, snapshot
 from resolvers.outcomes import Outcome, ProblemCode, Problems

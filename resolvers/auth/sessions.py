@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.settings import Settings
 from core.tokens import mint_access_token, new_opaque_token, successor_refresh_token, token_digest
 from core.viewer import Role
-from models.admin import RefreshToken, RefreshTokenFamily
+from models.auth import RefreshToken, RefreshTokenFamily
 from models.users import User
 from resolvers.audit import Actor, record_change
 from resolvers.outcomes import Outcome, Problem, ProblemCode

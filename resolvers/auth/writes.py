@@ -18,7 +18,7 @@ from core.passwords import hash_password, needs_rehash, password_problem, verify
 from core.settings import Settings
 from core.tokens import new_opaque_token, token_digest
 from core.viewer import Role
-from models.admin import PasswordResetToken
+from models.auth import PasswordResetToken
 from models.users import User
 from resolvers.audit import Actor, record_change
 from resolvers.auth.sessions import TokenPair, revoke_user_sessions, start_session

@@ -37,7 +37,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import RequestContext
 from loaders.users import UserByIdLoader
-from models.admin import AuditLogEntry, IdempotencyKey, RefreshTokenFamily
+from models.admin import AuditLogEntry, IdempotencyKey
+from models.auth import RefreshTokenFamily
 from models.flags import FlagUsage
 from models.ml import UserMerchantAffinity, UserOptimalSendTime
 from models.users import Account, AccountStatus, User

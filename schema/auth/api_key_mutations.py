@@ -10,7 +10,7 @@ from strawberry import relay
 
 from core.context import Ctx
 from core.policies import ADMINS
-from models.admin import ApiKeyRole as ModelApiKeyRole
+from models.auth import ApiKeyRole as ModelApiKeyRole
 from resolvers.auth import api_keys
 from resolvers.outcomes import ProblemCode
 from schema.auth.types import ApiKey, ApiKeyPayload, ApiKeyRole, CreateApiKeyPayload, refuse_header_key

@@ -12,7 +12,7 @@ from core.context import Ctx
 from core.errors import BadUserInput
 from core.policies import EVERYONE
 from core.viewer import Role
-from models.admin import ApiKeyRole as ModelApiKeyRole
+from models.auth import ApiKeyRole as ModelApiKeyRole
 from resolvers.auth import sessions
 from schema.mutation_runner import UserError
 from schema.permissions import type_policy

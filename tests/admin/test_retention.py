@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.admin import AuditLogEntry, IdempotencyKey, RefreshToken, RefreshTokenFamily
+from models.admin import AuditLogEntry, IdempotencyKey
+from models.auth import RefreshToken, RefreshTokenFamily
 from models.flags import FlagAuditEntry, FlagUsage
 from resolvers.admin.retention import prune, years_before
 from tests.models import factories as f

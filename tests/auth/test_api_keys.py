@@ -10,7 +10,7 @@ from strawberry import relay
 
 from core.tokens import token_digest
 from core.viewer import Role, Viewer
-from models.admin import ApiKey
+from models.auth import ApiKey
 from resolvers.auth.api_keys import viewer_for_api_key
 from tests.models import factories as f
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import seed
 from core.tokens import signing_secret, viewer_from_token
 from core.viewer import Role, Viewer
-from models.admin import RefreshToken, RefreshTokenFamily
+from models.auth import RefreshToken, RefreshTokenFamily
 from models.users import User
 from tests.auth.support import PASSWORD, PASSWORD_HASH
 from tests.models import factories as f

@@ -12,7 +12,7 @@ from strawberry import relay
 
 from core.tokens import mint_access_token, signing_secret
 from core.viewer import Role, Viewer
-from models.admin import RefreshTokenFamily
+from models.auth import RefreshTokenFamily
 from models.users import User
 from tests.auth.support import PASSWORD
 from tests.auth.test_login import LOGIN
@@ -115,7 +115,7 @@ async def test_unknown_expired_and_access_tokens_are_not_refresh_tokens(
         .where(RefreshTokenFamily.user_id == person.id, RefreshTokenFamily.id != family.id)
         .values(expires_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
     )
-    from models.admin import RefreshToken
+    from models.auth import RefreshToken
 
     await db.execute(
         RefreshToken.__table__.update()  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from models.admin import RefreshToken, RefreshTokenFamily
+from models.auth import RefreshToken, RefreshTokenFamily
 from models.users import User
 from tests.auth.support import PASSWORD, PASSWORD_HASH
 from tests.auth.test_http import LOGIN, REFRESH

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.notifier import RESET_LINK, LogNotifier, masked_email
 from core.settings import AppEnv
-from models.admin import PasswordResetToken
+from models.auth import PasswordResetToken
 from models.users import User
 from tests.auth.support import PASSWORD, RecordingNotifier
 from tests.auth.test_login import LOGIN

@@ -16,16 +16,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.admin import (
-    ApiKey,
-    AuditLogEntry,
-    IdempotencyKey,
-    PasswordResetToken,
-    RefreshToken,
-    RefreshTokenFamily,
-    Setting,
-)
+from models.admin import AuditLogEntry, IdempotencyKey, Setting
 from models.analytics import CampaignDailyMetrics, CampaignHourlyTrend, CampaignSegmentMetrics
+from models.auth import ApiKey, PasswordResetToken, RefreshToken, RefreshTokenFamily
 from models.base import Base
 from models.campaigns import Campaign
 from models.experiments import Experiment, ExperimentAssignment, ExperimentResult, ExperimentVariant

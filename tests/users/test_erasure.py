@@ -11,7 +11,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.viewer import ANONYMOUS, Role, Viewer
-from models.admin import AuditLogEntry, IdempotencyKey, RefreshTokenFamily
+from models.admin import AuditLogEntry, IdempotencyKey
+from models.auth import RefreshTokenFamily
 from models.flags import FlagUsage
 from models.ml import UserMerchantAffinity, UserOptimalSendTime
 from models.users import Account, RewardEntry, Transaction, User
