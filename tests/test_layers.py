@@ -221,3 +221,18 @@ def test_a_broken_rule_is_reported(path: str, source: str, rule: str) -> None:
 )
 def test_what_the_schema_may_do_is_not_reported(source: str) -> None:
     assert violations("schema/users/types.py", source) == []
+
+
+def _packages(layer: str) -> set[str]:
+    return {p.parent.name for p in (ROOT / layer).glob("*/__init__.py")}
+
+
+def test_every_domain_has_the_same_name_in_every_layer() -> None:
+    # schema/extensions holds what every request runs through, not a domain.
+    domains = _packages("schema") - {"extensions"}
+    assert _packages("resolvers") == domains
+    assert domains <= _packages("tests")
+    assert domains == {p.stem for p in (ROOT / "models").glob("*.py")} - {"__init__", "base"}
+    # auth reads no relation through a loader; loaders/ holds a module per other domain.
+    shared = {"__init__", "base", "visibility"}
+    assert {p.stem for p in (ROOT / "loaders").glob("*.py")} - shared == domains - {"auth"}
