@@ -8,16 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from sqlalchemy import (
-    BigInteger,
-    CheckConstraint,
-    Date,
-    DateTime,
-    Identity,
-    MetaData,
-    Numeric,
-    func,
-)
+from sqlalchemy import BigInteger, CheckConstraint, Date, DateTime, Identity, MetaData, Numeric, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 

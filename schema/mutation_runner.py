@@ -123,7 +123,7 @@ def pk_of(gid: Any, type_name: str) -> int | None:
 
 MAX_BIGINT = 2**63 - 1
 
-IDEMPOTENCY_KEY_DESCRIPTION = (
+IDEMPOTENCY_KEY_HELP = (
     "Makes retries safe: the same key with the same input within 24 hours is executed once "
     "(the Idempotency-Key header does the same for a one-mutation request)."
 )

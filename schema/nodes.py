@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from strawberry.types import Info
 
@@ -30,3 +30,24 @@ async def resolve_visible(
         raise Forbidden(f"You are not allowed to see {type_name} objects.")
     rows = await info.context.loader(loader).load_many([_int_id(i) for i in node_ids])
     return [None if row is None else convert(row) for row in rows]
+
+
+class LoadedNode:
+    """Mixed into a Relay node type, before `relay.Node`: `node(id)`, `nodes(ids)` and federation's
+    `_entities` resolve it through its `by_id_loader` (row visibility in the SQL), after its type policy."""
+
+    by_id_loader: ClassVar[type]
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
+        name = cls.__strawberry_definition__.name  # type: ignore[attr-defined]
+        return await resolve_visible(name, info, node_ids, cls.by_id_loader, cls.from_row)  # type: ignore[attr-defined]
+
+
+async def node_of(info: Info, gid: Any, node_type: Any) -> Any:
+    """The `node_type` object a root field's global id names, as `node(id)` resolves it; null for an id
+    of another type."""
+    if gid.type_name != node_type.__name__:
+        return None
+    (found,) = await node_type.resolve_nodes(info=info, node_ids=[gid.node_id])
+    return found

@@ -18,14 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import RequestContext
 from loaders.users import RewardEntryByIdLoader
-from models.users import (
-    Account,
-    AccountKind,
-    AccountStatus,
-    RewardEntry,
-    RewardKind,
-    User,
-)
+from models.users import Account, AccountKind, AccountStatus, RewardEntry, RewardKind, User
 from resolvers.audit import Actor, record_change, snapshot
 from resolvers.outcomes import Outcome, ProblemCode, Problems
 

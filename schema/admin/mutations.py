@@ -13,7 +13,7 @@ from loaders.admin import SettingByIdLoader
 from models import admin as m
 from resolvers.admin import writes
 from schema.admin.types import Setting
-from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, by_id, run_mutation
+from schema.mutation_runner import IDEMPOTENCY_KEY_HELP, UserError, by_id, run_mutation
 from schema.permissions import allow
 
 # Settings writers are admins, who see every setting: the loader finds what was written.
@@ -27,7 +27,7 @@ class UpdateSettingInput:
     description: str | None = strawberry.field(
         default=None, description="What it controls (up to 2000); omitted keeps the current one."
     )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.type(description="The setting as written, or why nothing was written.")

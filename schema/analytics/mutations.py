@@ -16,7 +16,7 @@ from resolvers.analytics import spend_writes as spend
 from resolvers.analytics import writes as ingestion
 from resolvers.outcomes import ProblemCode
 from schema.analytics.types import MetricDay
-from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, by_id, pk_of, run_mutation
+from schema.mutation_runner import IDEMPOTENCY_KEY_HELP, UserError, by_id, pk_of, run_mutation
 from schema.permissions import allow
 
 # The mobile app (signed-in customers) and backend services report what users saw and did.
@@ -54,7 +54,7 @@ class RecordCampaignEventsInput:
     events: list[CampaignEventInput] = strawberry.field(
         description=f"The events; more than {ingestion.MAX_EVENTS} refuses the whole call."
     )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.type(description="How many events were kept, and why the others were not.")
@@ -74,7 +74,7 @@ class RecordCampaignSpendInput:
     mode: SpendMode = strawberry.field(
         default=spend.SpendMode.SET, description="SET replaces the day's spend, ADD adds to it."
     )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.type(description="The day's metrics after the spend was recorded, or why nothing was.")

@@ -17,14 +17,7 @@ from models import campaigns as m
 from resolvers.campaigns import writes
 from resolvers.outcomes import ProblemCode
 from schema.campaigns.types import Campaign, CampaignType
-from schema.mutation_runner import (
-    IDEMPOTENCY_KEY_DESCRIPTION,
-    UserError,
-    by_id,
-    pk_of,
-    run_mutation,
-    stored_id,
-)
+from schema.mutation_runner import IDEMPOTENCY_KEY_HELP, UserError, by_id, pk_of, run_mutation, stored_id
 from schema.permissions import allow
 
 # Campaign writers are staff, whose campaign visibility is unfiltered: the loader finds what was written.
@@ -42,7 +35,7 @@ class CreateCampaignInput:
     cashback_percent: Decimal | None = strawberry.field(default=None, description="0-100, CASHBACK only.")
     merchant_id: relay.GlobalID | None = strawberry.field(default=None, description="The promoted merchant.")
     target_segment: str | None = strawberry.field(default=None, description="Audience segment (up to 100).")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(description="Changes to a campaign that has not finished; omitted fields stay as they are.")
@@ -57,13 +50,13 @@ class UpdateCampaignInput:
     cashback_percent: Decimal | None = strawberry.field(default=None, description="0-100, CASHBACK only.")
     merchant_id: relay.GlobalID | None = strawberry.field(default=None, description="The promoted merchant.")
     target_segment: str | None = strawberry.field(default=None, description="Audience segment (up to 100).")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(description="A campaign to move along its lifecycle, or to delete.")
 class CampaignIdInput:
     id: relay.GlobalID = strawberry.field(description="The campaign.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.type(description="The campaign as written, or why nothing was written.")

@@ -13,6 +13,7 @@ from resolvers.campaigns import reads as campaign_resolvers
 from schema.campaigns.types import Campaign, CampaignStatus, CampaignType
 from schema.connections import Connection, page_request, paged
 from schema.merchants.types import merchant_pk
+from schema.nodes import node_of
 from schema.permissions import allow
 
 CampaignSortField = strawberry.enum(campaign_resolvers.CampaignSort, description="Orders of a campaign list.")
@@ -51,10 +52,7 @@ class CampaignQuery:
         permission_classes=[allow(CAMPAIGN_READERS)],
     )
     async def campaign(self, info: Ctx, id: relay.GlobalID) -> Campaign | None:
-        if id.type_name != "Campaign":
-            return None
-        (found,) = await Campaign.resolve_nodes(info=info, node_ids=[id.node_id])
-        return found
+        return await node_of(info, id, Campaign)
 
     @strawberry.field(
         description="Campaigns the viewer may see, filtered and sorted, a page at a time.",

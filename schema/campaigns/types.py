@@ -31,7 +31,7 @@ from schema.analytics.types import (
     TrendPoint,
     resolve_range,
 )
-from schema.nodes import resolve_visible
+from schema.nodes import LoadedNode
 from schema.permissions import allow, type_policy
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ CampaignType = strawberry.enum(m.CampaignType, description="How the campaign rea
 
 @type_policy(CAMPAIGN_READERS)
 @strawberry.federation.type(keys=["id"], description="A marketing campaign.")
-class Campaign(relay.Node):
+class Campaign(LoadedNode, relay.Node):
     id: relay.NodeID[int]
     name: str = strawberry.field(description="Display name.")
     description: str | None = strawberry.field(description="What the campaign offers.")
@@ -81,11 +81,7 @@ class Campaign(relay.Node):
             merchant_id=row.merchant_id,
         )
 
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Ctx, node_ids: list[str], required: bool = False
-    ) -> list[Campaign | None]:
-        return await resolve_visible("Campaign", info, node_ids, CampaignByIdLoader, cls.from_row)
+    by_id_loader = CampaignByIdLoader
 
     @strawberry.field(
         description="The merchant the campaign promotes, if any.",

@@ -14,7 +14,7 @@ from core.context import Ctx
 from core.policies import ASSIGNERS, CONVERSION_RECORDERS
 from resolvers.experiments import assignment_writes as assignments
 from resolvers.outcomes import ProblemCode
-from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, not_an_id, pk_of, run_mutation
+from schema.mutation_runner import IDEMPOTENCY_KEY_HELP, UserError, not_an_id, pk_of, run_mutation
 from schema.permissions import allow, type_policy
 
 # Not customers: the mobile app must not be able to inflate the results of its own user.
@@ -38,7 +38,7 @@ class AssignVariantInput:
             "The user (required for services). Customers are assigned as themselves: another id is FORBIDDEN."
         ),
     )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(description="One conversion of an assigned user in a running test.")
@@ -54,7 +54,7 @@ class RecordConversionInput:
         default=Decimal(0), description="Revenue of the conversion, USD, 0 or more."
     )
     idempotency_key: str | None = strawberry.field(
-        default=None, description=IDEMPOTENCY_KEY_DESCRIPTION + " Without one, a retry counts twice."
+        default=None, description=IDEMPOTENCY_KEY_HELP + " Without one, a retry counts twice."
     )
 
 

@@ -19,14 +19,7 @@ from resolvers.experiments import recompute, validation, writes
 from schema.experiments.assignment_mutations import ExperimentAssignmentMutation, user_error
 from schema.experiments.result_types import ExperimentResults
 from schema.experiments.types import Experiment
-from schema.mutation_runner import (
-    IDEMPOTENCY_KEY_DESCRIPTION,
-    UserError,
-    by_id,
-    not_an_id,
-    pk_of,
-    run_mutation,
-)
+from schema.mutation_runner import IDEMPOTENCY_KEY_HELP, UserError, by_id, not_an_id, pk_of, run_mutation
 from schema.permissions import allow
 
 S = m.ExperimentStatus
@@ -70,7 +63,7 @@ class CreateExperimentInput:
         default=None,
         description="Relative uplift worth detecting (0.1 = +10%); with the baseline, sizes the test.",
     )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(
@@ -95,13 +88,13 @@ class UpdateExperimentInput:
     minimum_detectable_effect: float | None = strawberry.field(
         default=None, description="Relative uplift (drafts only)."
     )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(description="An experiment to move along its lifecycle, or to recompute.")
 class ExperimentIdInput:
     id: relay.GlobalID = strawberry.field(description="The experiment.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.type(description="The experiment as written, or why nothing was written.")

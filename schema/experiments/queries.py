@@ -12,6 +12,7 @@ from loaders.experiments import AssignmentsByUserLoader
 from resolvers.experiments import reads as experiment_resolvers
 from schema.connections import Connection, page_request, paged
 from schema.experiments.types import Experiment, ExperimentAssignment, ExperimentStatus
+from schema.nodes import node_of
 from schema.permissions import allow
 
 
@@ -42,10 +43,7 @@ class ExperimentQuery:
         permission_classes=[allow(STAFF)],
     )
     async def experiment(self, info: Ctx, id: relay.GlobalID) -> Experiment | None:
-        if id.type_name != "Experiment":
-            return None
-        (found,) = await Experiment.resolve_nodes(info=info, node_ids=[id.node_id])
-        return found
+        return await node_of(info, id, Experiment)
 
     @strawberry.field(
         description="Experiments, newest first, filtered, a page at a time.",

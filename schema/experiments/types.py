@@ -20,7 +20,7 @@ from loaders.experiments import (
 from models import experiments as m
 from resolvers.experiments import reads as experiment_resolvers
 from schema.experiments.result_types import ExperimentResults
-from schema.nodes import resolve_visible
+from schema.nodes import LoadedNode
 from schema.permissions import allow, type_policy
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class ExperimentAssignment:
 
 @type_policy(STAFF)
 @strawberry.federation.type(keys=["id"], description="An A/B test.")
-class Experiment(relay.Node):
+class Experiment(LoadedNode, relay.Node):
     id: relay.NodeID[int]
     key: str = strawberry.field(description="Stable key; bucketing hashes it with the user id.")
     name: str = strawberry.field(description="Display name.")
@@ -113,11 +113,7 @@ class Experiment(relay.Node):
             campaign_id=row.campaign_id,
         )
 
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Ctx, node_ids: list[str], required: bool = False
-    ) -> list[Experiment | None]:
-        return await resolve_visible("Experiment", info, node_ids, ExperimentByIdLoader, cls.from_row)
+    by_id_loader = ExperimentByIdLoader
 
     @strawberry.field(description="The arms of the test, control first.", permission_classes=[allow(STAFF)])
     async def variants(self, info: Ctx) -> list[Variant] | None:

@@ -16,7 +16,7 @@ from models import flags as m
 from resolvers.flags import reads as flag_resolvers
 from resolvers.pagination import PageRequest
 from schema.connections import Connection, connection
-from schema.nodes import resolve_visible
+from schema.nodes import LoadedNode
 from schema.permissions import allow, type_policy
 
 FlagAuditAction = strawberry.enum(m.FlagAuditAction, description="Kind of change made to a flag.")
@@ -24,7 +24,7 @@ FlagAuditAction = strawberry.enum(m.FlagAuditAction, description="Kind of change
 
 @type_policy(STAFF)
 @strawberry.federation.type(keys=["id"], description="One change to a flag, as the audit trail kept it.")
-class FlagAuditEntry(relay.Node):
+class FlagAuditEntry(LoadedNode, relay.Node):
     id: relay.NodeID[int]
     flag_key: str = strawberry.field(description="Key of the flag (kept when the flag is deleted).")
     action: FlagAuditAction = strawberry.field(description="Kind of change.")
@@ -53,11 +53,7 @@ class FlagAuditEntry(relay.Node):
             created_at=row.created_at,
         )
 
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Ctx, node_ids: list[str], required: bool = False
-    ) -> list[FlagAuditEntry | None]:
-        return await resolve_visible("FlagAuditEntry", info, node_ids, FlagAuditEntryByIdLoader, cls.from_row)
+    by_id_loader = FlagAuditEntryByIdLoader
 
 
 async def audit_log(info: Ctx, flag_id: int, request: PageRequest) -> Connection[FlagAuditEntry]:

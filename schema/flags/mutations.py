@@ -22,7 +22,7 @@ from resolvers.flags import writes
 from resolvers.outcomes import Outcome
 from schema.flags.types import FeatureFlag, FlagCategory, FlagType
 from schema.flags.variant_mutations import REASON_DESCRIPTION, FlagVariantMutation, flag_target
-from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, by_id, run_mutation, stored_id
+from schema.mutation_runner import IDEMPOTENCY_KEY_HELP, UserError, by_id, run_mutation, stored_id
 from schema.permissions import allow
 
 ID_DESCRIPTION = "The flag, by global id (or give `key`)."
@@ -44,7 +44,7 @@ class CreateFlagInput:
     rollout_percentage: int = strawberry.field(default=100, description="Share of users who get it (0-100).")
     owner_email: str | None = strawberry.field(default=None, description="Who to ask about it.")
     reason: str | None = strawberry.field(default=None, description=REASON_DESCRIPTION)
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(
@@ -62,7 +62,7 @@ class UpdateFlagInput:
     type: FlagType | None = strawberry.field(default=None, description="Purpose.")
     owner_email: str | None = strawberry.field(default=None, description="Who to ask about it.")
     reason: str | None = strawberry.field(default=None, description=REASON_DESCRIPTION)
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(description="The kill switch: a flag on or off for everyone, and why.")
@@ -71,7 +71,7 @@ class ToggleFlagInput:
     key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
     enabled: bool = strawberry.field(description="On or off.")
     reason: str = strawberry.field(description="Why (1-500 characters); required.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(description="The share of users who get a flag.")
@@ -80,7 +80,7 @@ class SetFlagRolloutInput:
     key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
     rollout_percentage: int = strawberry.field(description="0-100.")
     reason: str | None = strawberry.field(default=None, description=REASON_DESCRIPTION)
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(description="A flag to delete with its variants; its audit trail stays.")
@@ -88,7 +88,7 @@ class DeleteFlagInput:
     id: relay.GlobalID | None = strawberry.field(default=None, description=ID_DESCRIPTION)
     key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
     reason: str | None = strawberry.field(default=None, description=REASON_DESCRIPTION)
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.type(description="The flag as written, or why nothing was written.")

@@ -22,7 +22,7 @@ from schema.flags.usage_types import (
     usage_days,
     usage_summary,
 )
-from schema.nodes import resolve_visible
+from schema.nodes import LoadedNode
 from schema.permissions import allow, type_policy
 
 FlagCategory = strawberry.enum(m.FlagCategory, description="Area of the product a flag belongs to.")
@@ -51,7 +51,7 @@ class FlagRollout:
 
 @type_policy(STAFF)
 @strawberry.federation.type(keys=["id"], description="A feature flag the apps check at run time.")
-class FeatureFlag(relay.Node):
+class FeatureFlag(LoadedNode, relay.Node):
     id: relay.NodeID[int]
     key: str = strawberry.field(description="Stable key the apps use, e.g. dark_mode.")
     name: str = strawberry.field(description="Display name.")
@@ -85,11 +85,7 @@ class FeatureFlag(relay.Node):
             updated_at=row.updated_at,
         )
 
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Ctx, node_ids: list[str], required: bool = False
-    ) -> list[FeatureFlag | None]:
-        return await resolve_visible("FeatureFlag", info, node_ids, FeatureFlagByIdLoader, cls.from_row)
+    by_id_loader = FeatureFlagByIdLoader
 
     @strawberry.field(
         description="Its variants, general and per segment, in the order they are hashed.",

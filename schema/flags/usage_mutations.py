@@ -12,14 +12,7 @@ from core.policies import EVENT_REPORTERS
 from resolvers.flags import usage_writes as usage
 from schema.analytics.mutations import WINDOW, check_batch_size
 from schema.flags.evaluation_types import AppType
-from schema.mutation_runner import (
-    IDEMPOTENCY_KEY_DESCRIPTION,
-    UserError,
-    not_an_id,
-    pk_of,
-    run_mutation,
-    stored_id,
-)
+from schema.mutation_runner import IDEMPOTENCY_KEY_HELP, UserError, not_an_id, pk_of, run_mutation, stored_id
 from schema.permissions import allow
 
 
@@ -46,7 +39,7 @@ class RecordFlagUsageInput:
     events: list[FlagCheckInput] = strawberry.field(
         description=f"The checks; more than {usage.MAX_CHECKS} refuses the whole call."
     )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.type(description="How many checks were stored, or why none were.")

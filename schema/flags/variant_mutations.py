@@ -20,7 +20,7 @@ from core.policies import FLAG_WRITERS
 from resolvers.flags import reads, variant_writes, writes
 from resolvers.outcomes import Outcome, Problem, ProblemCode
 from schema.flags.types import FeatureFlag, FlagRollout
-from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation
+from schema.mutation_runner import IDEMPOTENCY_KEY_HELP, UserError, pk_of, run_mutation
 from schema.permissions import allow
 
 REASON_DESCRIPTION = "Why, for the audit trail (up to 500 characters)."
@@ -53,7 +53,7 @@ class AddFlagVariantInput:
     weight: int = strawberry.field(description=WEIGHT_DESCRIPTION)
     active: bool = strawberry.field(default=True, description="Whether evaluation uses it.")
     reason: str | None = strawberry.field(default=None, description=REASON_DESCRIPTION)
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(
@@ -71,7 +71,7 @@ class UpdateFlagVariantInput:
     variant_value: str | None = strawberry.field(default=None, description="Payload the apps receive.")
     active: bool | None = strawberry.field(default=None, description="Whether evaluation uses it.")
     reason: str | None = strawberry.field(default=None, description=REASON_DESCRIPTION)
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(
@@ -83,7 +83,7 @@ class RemoveFlagVariantInput:
     user_segment: str | None = strawberry.field(default=None, description=SEGMENT_DESCRIPTION)
     variant_key: str = strawberry.field(description="Key of the variant.")
     reason: str | None = strawberry.field(default=None, description=REASON_DESCRIPTION)
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(
@@ -99,7 +99,7 @@ class SetFlagVariantsInput:
     user_segment: str | None = strawberry.field(default=None, description=SEGMENT_DESCRIPTION)
     variants: list[FlagVariantInput] = strawberry.field(description="The segment's variants (up to 50).")
     reason: str | None = strawberry.field(default=None, description=REASON_DESCRIPTION)
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.type(description="A flag and the variants of the segment changed, or why nothing was written.")

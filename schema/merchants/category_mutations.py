@@ -13,14 +13,7 @@ from core.policies import MERCHANT_WRITERS
 from loaders.merchants import MerchantCategoryByIdLoader
 from resolvers.merchants import category_writes as writes
 from schema.merchants.types import MerchantCategory
-from schema.mutation_runner import (
-    IDEMPOTENCY_KEY_DESCRIPTION,
-    UserError,
-    by_id,
-    not_an_id,
-    pk_of,
-    run_mutation,
-)
+from schema.mutation_runner import IDEMPOTENCY_KEY_HELP, UserError, by_id, not_an_id, pk_of, run_mutation
 from schema.permissions import allow
 
 # The loader shows every category, retired ones included.
@@ -33,7 +26,7 @@ class CreateMerchantCategoryInput:
     color_code: str | None = strawberry.field(default=None, description="Hex colour, #RRGGBB.")
     icon_name: str | None = strawberry.field(default=None, description="Icon the apps show (up to 100).")
     description: str | None = strawberry.field(default=None, description="What belongs in it (up to 2000).")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(description="Changes to a merchant category; omitted fields stay as they are.")
@@ -44,7 +37,7 @@ class UpdateMerchantCategoryInput:
     icon_name: str | None = strawberry.field(default=None, description="Icon the apps show (up to 100).")
     description: str | None = strawberry.field(default=None, description="What belongs in it (up to 2000).")
     is_active: bool | None = strawberry.field(default=None, description="Whether new merchants may use it.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.type(description="The category as written, or why nothing was written.")

@@ -20,14 +20,7 @@ from resolvers.merchants import writes
 from schema.merchants.category_mutations import MerchantCategoryMutation
 from schema.merchants.partnership_mutations import PartnershipMutation
 from schema.merchants.types import Merchant
-from schema.mutation_runner import (
-    IDEMPOTENCY_KEY_DESCRIPTION,
-    UserError,
-    by_id,
-    not_an_id,
-    pk_of,
-    run_mutation,
-)
+from schema.mutation_runner import IDEMPOTENCY_KEY_HELP, UserError, by_id, not_an_id, pk_of, run_mutation
 from schema.permissions import allow
 
 # The loader shows every merchant, deactivated ones included: a replayed deactivation finds its merchant.
@@ -58,7 +51,7 @@ class CreateMerchantInput:
     is_featured: bool | None = strawberry.field(
         default=None, description="Featured in the apps (default no)."
     )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(description="Changes to a merchant; omitted fields stay as they are.")
@@ -84,13 +77,13 @@ class UpdateMerchantInput:
     is_active: bool | None = strawberry.field(
         default=None, description="Back in the programme (true); deactivateMerchant takes it out."
     )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(description="A merchant to take out of the programme.")
 class DeactivateMerchantInput:
     id: relay.GlobalID = strawberry.field(description="The merchant.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.type(description="The merchant as written, or why nothing was written.")

@@ -14,14 +14,7 @@ from loaders.merchants import MerchantByIdLoader, PartnershipByMerchantLoader
 from models import merchants as m
 from resolvers.merchants import writes
 from schema.merchants.types import Merchant, Partnership, PartnershipType
-from schema.mutation_runner import (
-    IDEMPOTENCY_KEY_DESCRIPTION,
-    UserError,
-    by_id,
-    not_an_id,
-    pk_of,
-    run_mutation,
-)
+from schema.mutation_runner import IDEMPOTENCY_KEY_HELP, UserError, by_id, not_an_id, pk_of, run_mutation
 from schema.permissions import allow
 
 # The write stores the merchant's id, the loader's key. Merchant writers are staff, who see every
@@ -35,7 +28,7 @@ class SetPartnershipInput:
     is_partner: bool = strawberry.field(default=True, description="Whether the partnership is in force.")
     partnership_type: PartnershipType | None = strawberry.field(default=None, description="Tier.")
     commission_rate: Decimal | None = strawberry.field(default=None, description="Commission, 0 to 100 %.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.type(description="The partnership terms as written, or why nothing was written.")

@@ -11,6 +11,7 @@ from core.policies import EVERYONE
 from resolvers.merchants import reads as merchant_resolvers
 from schema.connections import Connection, page_request, paged
 from schema.merchants.types import Merchant, MerchantCategory
+from schema.nodes import node_of
 from schema.permissions import allow
 
 MerchantSortField = strawberry.enum(merchant_resolvers.MerchantSort, description="Orders of a merchant list.")
@@ -57,10 +58,7 @@ class MerchantQuery:
 
     @strawberry.field(description="One merchant by global id.", permission_classes=[allow(EVERYONE)])
     async def merchant(self, info: Ctx, id: relay.GlobalID) -> Merchant | None:
-        if id.type_name != "Merchant":
-            return None
-        (found,) = await Merchant.resolve_nodes(info=info, node_ids=[id.node_id])
-        return found
+        return await node_of(info, id, Merchant)
 
     @strawberry.field(
         description="Merchant search: filters, proximity (`near`, sorted by DISTANCE) and pages.",

@@ -14,7 +14,7 @@ from core.errors import BadUserInput
 from core.policies import EVERYONE, PARTNERSHIP_READERS
 from loaders.merchants import MerchantByIdLoader, MerchantCategoryByIdLoader, PartnershipByMerchantLoader
 from models import merchants as m
-from schema.nodes import resolve_visible
+from schema.nodes import LoadedNode
 from schema.permissions import allow, type_policy
 
 PartnershipType = strawberry.enum(m.PartnershipType, description="Tier of a merchant partnership.")
@@ -33,7 +33,7 @@ def merchant_pk(global_id: str) -> int:
 
 @type_policy(EVERYONE)
 @strawberry.federation.type(keys=["id"], description="A kind of merchant (restaurants, fuel, travel, ...).")
-class MerchantCategory(relay.Node):
+class MerchantCategory(LoadedNode, relay.Node):
     id: relay.NodeID[int]
     name: str = strawberry.field(description="Display name, unique.")
     description: str | None = strawberry.field(description="What belongs in the category.")
@@ -52,13 +52,7 @@ class MerchantCategory(relay.Node):
             is_active=row.is_active,
         )
 
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Ctx, node_ids: list[str], required: bool = False
-    ) -> list[MerchantCategory | None]:
-        return await resolve_visible(
-            "MerchantCategory", info, node_ids, MerchantCategoryByIdLoader, cls.from_row
-        )
+    by_id_loader = MerchantCategoryByIdLoader
 
 
 @type_policy(PARTNERSHIP_READERS)
@@ -91,7 +85,7 @@ class Partnership:
 @strawberry.federation.type(
     keys=["id"], description="A merchant (shop, restaurant, station...) and where it is."
 )
-class Merchant(relay.Node):
+class Merchant(LoadedNode, relay.Node):
     id: relay.NodeID[int]
     code: str = strawberry.field(description="Natural key used by partners and processors.")
     name: str = strawberry.field(description="Display name.")
@@ -143,11 +137,7 @@ class Merchant(relay.Node):
             category_id=row.category_id,
         )
 
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Ctx, node_ids: list[str], required: bool = False
-    ) -> list[Merchant | None]:
-        return await resolve_visible("Merchant", info, node_ids, MerchantByIdLoader, cls.from_row)
+    by_id_loader = MerchantByIdLoader
 
     @strawberry.field(description="The merchant's category.", permission_classes=[allow(EVERYONE)])
     async def category(self, info: Ctx) -> MerchantCategory | None:

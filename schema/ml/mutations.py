@@ -20,14 +20,7 @@ from resolvers.ml import writes
 from schema.ml.optimization_mutations import CampaignOptimizationMutation
 from schema.ml.score_mutations import SCORE, MlScoreMutation
 from schema.ml.types import MlModel, ModelType
-from schema.mutation_runner import (
-    IDEMPOTENCY_KEY_DESCRIPTION,
-    UserError,
-    by_id,
-    not_an_id,
-    pk_of,
-    run_mutation,
-)
+from schema.mutation_runner import IDEMPOTENCY_KEY_HELP, UserError, by_id, not_an_id, pk_of, run_mutation
 from schema.permissions import allow
 
 # The loader shows every model version; the ML pipeline's roles may read MlModel.
@@ -52,13 +45,13 @@ class UploadModelVersionInput:
         default=False,
         description="Make it the ACTIVE version of its type, deprecating the current one (else TRAINING).",
     )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(description="A model version to make the active one of its type (e.g. to roll back).")
 class ActivateModelVersionInput:
     id: relay.GlobalID = strawberry.field(description="The model version (MlModel).")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.type(description="The model version as written, or why nothing was written.")

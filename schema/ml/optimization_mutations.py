@@ -16,14 +16,7 @@ from models import ml as m
 from resolvers.ml import optimization_writes as writes
 from schema.ml.score_mutations import SCORE
 from schema.ml.types import CampaignOptimization, Effort, RecommendationType
-from schema.mutation_runner import (
-    IDEMPOTENCY_KEY_DESCRIPTION,
-    UserError,
-    by_id,
-    not_an_id,
-    pk_of,
-    run_mutation,
-)
+from schema.mutation_runner import IDEMPOTENCY_KEY_HELP, UserError, by_id, not_an_id, pk_of, run_mutation
 from schema.permissions import allow
 
 # Advice is as visible as its campaign; its writers (marketers, admins) see every campaign.
@@ -41,13 +34,13 @@ class CreateCampaignOptimizationInput:
     )
     implementation_effort: Effort | None = strawberry.field(default=None, description="Effort to implement.")
     priority: int = strawberry.field(default=5, description="1 (most urgent) to 10.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(description="A recommendation that was put in place.")
 class MarkOptimizationImplementedInput:
     id: relay.GlobalID = strawberry.field(description="The recommendation (CampaignOptimization).")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.type(description="The recommendation as written, or why nothing was written.")

@@ -12,7 +12,7 @@ from strawberry import relay
 from core.context import Ctx
 from core.policies import ML_PIPELINE
 from resolvers.ml import score_writes as writes
-from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, pk_of, run_mutation, stored_id
+from schema.mutation_runner import IDEMPOTENCY_KEY_HELP, UserError, pk_of, run_mutation, stored_id
 from schema.permissions import allow
 
 SCORE = "0 to 1."
@@ -40,7 +40,7 @@ class UpsertMerchantAffinitiesInput:
     scores: list[MerchantAffinityInput] = strawberry.field(
         description=BATCH.format(list="scores", field="affinityScore")
     )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(description="When one user best reads messages.")
@@ -66,7 +66,7 @@ class UpsertOptimalSendTimesInput:
     times: list[OptimalSendTimeInput] = strawberry.field(
         description=BATCH.format(list="times", field="optimalHour")
     )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.type(description="How many scores were stored, or why none was.")

@@ -6,12 +6,11 @@ import datetime as dt
 
 import strawberry
 from strawberry import relay
-from strawberry.types import Info
 
 from core.policies import ML_MODEL_READERS, OPTIMIZATION_READERS
 from loaders.ml import CampaignOptimizationByIdLoader, MlModelByIdLoader
 from models import ml as m
-from schema.nodes import resolve_visible
+from schema.nodes import LoadedNode
 from schema.permissions import type_policy
 
 RecommendationType = strawberry.enum(m.RecommendationType, description="What a recommendation changes.")
@@ -22,7 +21,7 @@ ModelStatus = strawberry.enum(m.ModelStatus, description="Deployment state of a 
 
 @type_policy(OPTIMIZATION_READERS)
 @strawberry.federation.type(keys=["id"], description="A recommendation to improve a campaign.")
-class CampaignOptimization(relay.Node):
+class CampaignOptimization(LoadedNode, relay.Node):
     id: relay.NodeID[int]
     recommendation_type: RecommendationType = strawberry.field(description="What it changes.")
     recommendation_text: str = strawberry.field(description="The advice.")
@@ -34,13 +33,7 @@ class CampaignOptimization(relay.Node):
     implemented_at: dt.datetime | None = strawberry.field(description="When it was put in place (UTC).")
     created_at: dt.datetime = strawberry.field(description="When it was made (UTC).")
 
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: list[str], required: bool = False
-    ) -> list[CampaignOptimization | None]:
-        return await resolve_visible(
-            "CampaignOptimization", info, node_ids, CampaignOptimizationByIdLoader, cls.from_row
-        )
+    by_id_loader = CampaignOptimizationByIdLoader
 
     @classmethod
     def from_row(cls, row: m.CampaignOptimization) -> CampaignOptimization:
@@ -63,7 +56,7 @@ class CampaignOptimization(relay.Node):
 # The ML service uploads versions and gets them back in the payload.
 @type_policy(ML_MODEL_READERS)
 @strawberry.federation.type(keys=["id"], description="A trained model version and its scores.")
-class MlModel(relay.Node):
+class MlModel(LoadedNode, relay.Node):
     id: relay.NodeID[int]
     name: str = strawberry.field(description="Model name.")
     model_type: ModelType = strawberry.field(description="What it predicts.")
@@ -77,11 +70,7 @@ class MlModel(relay.Node):
     auc_score: float | None = strawberry.field(description="ROC AUC, 0 to 1.")
     training_samples: int | None = strawberry.field(description="Size of the training set.")
 
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: list[str], required: bool = False
-    ) -> list[MlModel | None]:
-        return await resolve_visible("MlModel", info, node_ids, MlModelByIdLoader, cls.from_row)
+    by_id_loader = MlModelByIdLoader
 
     @classmethod
     def from_row(cls, row: m.MLModel) -> MlModel:

@@ -22,7 +22,7 @@ from models import users as m
 from resolvers.outcomes import ProblemCode
 from resolvers.users import erasure
 from resolvers.users import writes as user_writes
-from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, by_id, pk_of, run_mutation
+from schema.mutation_runner import IDEMPOTENCY_KEY_HELP, UserError, by_id, pk_of, run_mutation
 from schema.permissions import allow
 from schema.users.transaction_mutations import TransactionMutation
 from schema.users.types import User
@@ -50,7 +50,7 @@ class UpdateMyProfileInput:
     phone: str | None = strawberry.field(
         default=None, description="Phone in E.164 form (+15551234567); an empty string removes it."
     )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(description="A payment account to link to your profile.")
@@ -59,25 +59,25 @@ class LinkAccountInput:
     institution: str = strawberry.field(description="Bank or issuer (1-120 characters).")
     last_four: str = strawberry.field(description="Last four digits of the number.")
     currency: str = strawberry.field(description="ISO 4217 code, such as USD.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(description="One of your accounts to unlink (it stays in your history as UNLINKED).")
 class UnlinkAccountInput:
     id: relay.GlobalID = strawberry.field(description="The account.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(description="Points to spend from your balance.")
 class RedeemRewardsInput:
     points: int = strawberry.field(description="How many points, more than 0 and at most your balance.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.input(description="Erase your account and personal data (GDPR); it cannot be undone.")
 class DeleteMyAccountInput:
     confirm: bool = strawberry.field(description="Must be true: you understand it cannot be undone.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.type(description="Your profile as written, or why nothing was written.")

@@ -11,6 +11,7 @@ from core.viewer import Role
 from loaders.users import UserByIdLoader
 from resolvers.users import reads as user_resolvers
 from schema.connections import Connection, page_request, paged
+from schema.nodes import node_of
 from schema.permissions import allow
 from schema.users.types import LoyaltyTier, User
 
@@ -49,10 +50,7 @@ class UserQuery:
         permission_classes=[allow(OWNER_READERS)],
     )
     async def user(self, info: Ctx, id: relay.GlobalID) -> User | None:
-        if id.type_name != "User":
-            return None
-        (found,) = await User.resolve_nodes(info=info, node_ids=[id.node_id])
-        return found
+        return await node_of(info, id, User)
 
     @strawberry.field(
         description="Users (admins): search by email prefix or name, filter by tier, a page at a time.",

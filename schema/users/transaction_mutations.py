@@ -17,14 +17,9 @@ from core.context import Ctx
 from core.policies import OWNER_READERS, TRANSACTION_RECORDERS
 from models import users as m
 from resolvers.users import transaction_writes as writes
-from schema.mutation_runner import IDEMPOTENCY_KEY_DESCRIPTION, UserError, not_an_id, pk_of, run_mutation
+from schema.mutation_runner import IDEMPOTENCY_KEY_HELP, UserError, not_an_id, pk_of, run_mutation
 from schema.permissions import allow
-from schema.users.wallet_types import (
-    RewardEntry,
-    Transaction,
-    TransactionCategory,
-    TransactionStatus,
-)
+from schema.users.wallet_types import RewardEntry, Transaction, TransactionCategory, TransactionStatus
 
 
 @strawberry.input(description="A card transaction as the processor reports it.")
@@ -43,7 +38,7 @@ class RecordTransactionInput:
     campaign_id: relay.GlobalID | None = strawberry.field(
         default=None, description="The campaign credited with it (attribution)."
     )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
 @strawberry.type(description="The recorded transaction and the points it earned, or why nothing was written.")

@@ -15,7 +15,7 @@ from models import users as m
 from resolvers.users import reads as user_resolvers
 from schema.connections import Connection, connection, page_request
 from schema.merchants.types import Merchant
-from schema.nodes import resolve_visible
+from schema.nodes import LoadedNode
 from schema.permissions import allow, type_policy
 from schema.users.insight_types import MerchantRecommendation, OptimalSendTime
 from schema.users.wallet_types import (
@@ -34,7 +34,7 @@ LoyaltyTier = strawberry.enum(m.LoyaltyTier, description="Loyalty programme tier
 
 @type_policy(PEOPLE)
 @strawberry.federation.type(keys=["id"], description="A person: a mobile-app customer or a member of staff.")
-class User(relay.Node):
+class User(LoadedNode, relay.Node):
     id: relay.NodeID[int]
     name: str | None = strawberry.field(description="Display name; null once erased.")
     # PII: admins and the person themself (a customer reaches no other User).
@@ -68,11 +68,7 @@ class User(relay.Node):
             is_erased=row.deleted_at is not None,
         )
 
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Ctx, node_ids: list[str], required: bool = False
-    ) -> list[User | None]:
-        return await resolve_visible("User", info, node_ids, loaders.UserByIdLoader, cls.from_row)
+    by_id_loader = loaders.UserByIdLoader
 
     @strawberry.field(
         description="Linked payment accounts, oldest first.", permission_classes=[allow(OWNER_READERS)]

@@ -22,7 +22,7 @@ from models import users as m
 from resolvers.users import reads as user_resolvers
 from schema.analytics.types import DateRangeInput
 from schema.merchants.types import Merchant, merchant_pk
-from schema.nodes import resolve_visible
+from schema.nodes import LoadedNode
 from schema.permissions import allow, type_policy
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ RewardKind = strawberry.enum(m.RewardKind, description="Why the points balance c
 @strawberry.federation.type(
     keys=["id"], description="A payment account (card, bank, wallet) linked by a user."
 )
-class Account(relay.Node):
+class Account(LoadedNode, relay.Node):
     id: relay.NodeID[int]
     kind: AccountKind = strawberry.field(description="Card, bank account or wallet.")
     institution: str = strawberry.field(description="Bank or issuer.")
@@ -66,16 +66,12 @@ class Account(relay.Node):
             created_at=row.created_at,
         )
 
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Ctx, node_ids: list[str], required: bool = False
-    ) -> list[Account | None]:
-        return await resolve_visible("Account", info, node_ids, loaders.AccountByIdLoader, cls.from_row)
+    by_id_loader = loaders.AccountByIdLoader
 
 
 @type_policy(OWNER_READERS)
 @strawberry.federation.type(keys=["id"], description="A card transaction.")
-class Transaction(relay.Node):
+class Transaction(LoadedNode, relay.Node):
     id: relay.NodeID[int]
     amount: Decimal | None = strawberry.field(
         description="Amount paid.", permission_classes=[allow(OWNER_READERS)]
@@ -102,13 +98,7 @@ class Transaction(relay.Node):
             campaign_id=row.campaign_id,
         )
 
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Ctx, node_ids: list[str], required: bool = False
-    ) -> list[Transaction | None]:
-        return await resolve_visible(
-            "Transaction", info, node_ids, loaders.TransactionByIdLoader, cls.from_row
-        )
+    by_id_loader = loaders.TransactionByIdLoader
 
     @strawberry.field(description="Where it was spent.", permission_classes=[allow(OWNER_READERS)])
     async def merchant(self, info: Ctx) -> Merchant | None:
@@ -140,7 +130,7 @@ class Transaction(relay.Node):
 
 @type_policy(OWNER_READERS)
 @strawberry.federation.type(keys=["id"], description="One entry of a user's rewards points ledger.")
-class RewardEntry(relay.Node):
+class RewardEntry(LoadedNode, relay.Node):
     id: relay.NodeID[int]
     kind: RewardKind = strawberry.field(description="Earned, redeemed, adjusted or expired.")
     points: int = strawberry.field(description="Change of the balance (negative for redeem and expire).")
@@ -157,13 +147,7 @@ class RewardEntry(relay.Node):
             created_at=row.created_at,
         )
 
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Ctx, node_ids: list[str], required: bool = False
-    ) -> list[RewardEntry | None]:
-        return await resolve_visible(
-            "RewardEntry", info, node_ids, loaders.RewardEntryByIdLoader, cls.from_row
-        )
+    by_id_loader = loaders.RewardEntryByIdLoader
 
 
 @strawberry.input(description="Filters of a user's transactions; all given ones must match.")

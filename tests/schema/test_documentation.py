@@ -3,12 +3,7 @@ and enum carries a description, and every Relay entity is a federation entity wi
 
 from __future__ import annotations
 
-from graphql import (
-    GraphQLEnumType,
-    GraphQLInputObjectType,
-    GraphQLInterfaceType,
-    GraphQLObjectType,
-)
+from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType
 
 from schema import schema
 
