@@ -30,15 +30,17 @@ from transport.http import GraphQLEndpoint
 from transport.surface import CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS, HttpSurface
 
 LAYERS = """\
-layers: server -> transport -> schema -> resolvers and loaders -> models, core below all
-(imports point down the list, never up; nothing imports server.py)
+layers: server -> transport -> schema -> resolvers -> loaders -> models, core below all
+(imports point down the list, never up; no SQL above resolvers/; tests/test_layers.py checks both)
   server.py   create_app (routes, middleware, a lifespan yielding typed state) and this command line
   transport/  the wire: GraphQL over HTTP (media types, batches), the viewer, headers, health checks
-  schema/     Strawberry types and the root Query / Mutation, one package per domain; Relay pieces
-  resolvers/  business rules per domain: validation, state machines, statistics; the writes
-  loaders/    DataLoaders: one SQL statement per batch of keys, rows for the schema (the reads)
-  models/     SQLAlchemy typed models: the tables
+  schema/     Strawberry types, root fields and mutations, one package per domain; Relay pieces,
+              permissions, the mutation runner, the extensions every request runs through
+  resolvers/  business rules, one package per domain: reads, writes, validation, pure maths
+  loaders/    DataLoaders, one module per domain: one SQL statement per batch of keys
+  models/     SQLAlchemy typed models, one module per domain: the tables
   core/       used by all: settings, database, Redis, viewer and role sets, context, errors, logging
+domains: users campaigns flags experiments analytics merchants ml admin auth (ARCHITECTURE.md)
 """
 
 
