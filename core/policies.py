@@ -72,6 +72,10 @@ ASSIGNERS = STAFF | {CUSTOMER, SERVICE}
 CONVERSION_RECORDERS = STAFF | {SERVICE}
 # Campaign events from the apps and services; spend from staff and services.
 EVENT_REPORTERS = frozenset({CUSTOMER, SERVICE})
+# Of the event reporters, who is believed on their word: any event type (conversions and revenue
+# included), any campaign that took events, any segment. Everyone else reporting (a customer's
+# device) is bounded by the app rules of resolvers/analytics/writes.py.
+TRUSTED_EVENT_SOURCES = frozenset({SERVICE})
 SPEND_WRITERS = frozenset({ADMIN, MARKETER, SERVICE})
 # Card transactions come from the processor (a service key), or an admin.
 TRANSACTION_RECORDERS = frozenset({SERVICE, ADMIN})

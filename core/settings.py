@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     graphiql: bool | None = None
 
+    # Analytics writes (issue 9): impressions and clicks one customer's device may report per campaign
+    # and UTC day; past it, events are refused one by one (OUT_OF_RANGE). Services are not bounded.
+    analytics_user_events_per_campaign_day: int = Field(default=200, ge=1, le=100_000)
+
     @property
     def is_production(self) -> bool:
         return self.app_env is AppEnv.PRODUCTION

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.analytics import CampaignDailyMetrics
 from models.campaigns import Campaign, CampaignStatus
-from resolvers.analytics.writes import CENT
+from resolvers.analytics.events import CENT
 from resolvers.audit import Actor, record_change
 from resolvers.outcomes import Outcome, ProblemCode, Problems
 

@@ -12,6 +12,7 @@ from core.context import Ctx
 from core.errors import BadUserInput
 from core.policies import EVENT_REPORTERS, SPEND_WRITERS
 from loaders.analytics import DailyMetricsByIdLoader
+from resolvers.analytics import events as incoming
 from resolvers.analytics import spend_writes as spend
 from resolvers.analytics import writes as ingestion
 from resolvers.outcomes import ProblemCode
@@ -19,10 +20,11 @@ from schema.analytics.types import MetricDay
 from schema.mutation_runner import IDEMPOTENCY_KEY_HELP, UserError, by_id, pk_of, run_mutation
 from schema.permissions import allow
 
-# The mobile app (signed-in customers) and backend services report what users saw and did.
+# The mobile app (signed-in customers) and backend services report what users saw and did; what
+# each may report is resolvers/analytics/writes.py's rule.
 
 CampaignEventType = strawberry.enum(
-    ingestion.CampaignEventType, description="What happened to a campaign in the app."
+    incoming.CampaignEventType, description="What happened to a campaign in the app."
 )
 SpendMode = strawberry.enum(spend.SpendMode, description="How an amount changes a day's spend.")
 
@@ -37,22 +39,41 @@ SPEND_REREAD = by_id(DailyMetricsByIdLoader)
 @strawberry.input(description="One event the app saw.")
 class CampaignEventInput:
     campaign_id: relay.GlobalID = strawberry.field(
-        description="The campaign (RUNNING, PAUSED or COMPLETED; others are rejected)."
+        description=(
+            "The campaign. Services: RUNNING, PAUSED or COMPLETED. The app: RUNNING and aimed at the "
+            "signed-in customer; every other id gets the same NOT_FOUND, whether the campaign exists or not."
+        )
     )
-    type: CampaignEventType = strawberry.field(description="Impression, click or conversion.")
+    type: CampaignEventType = strawberry.field(
+        description="Impression, click or conversion; the app reports impressions and clicks only."
+    )
     occurred_at: dt.datetime = strawberry.field(description=f"When it happened: {WINDOW}")
     segment: str | None = strawberry.field(
-        default=None, description="The user's segment (up to 100); only then it counts in segment metrics."
+        default=None,
+        description=(
+            f"The user's segment (up to {incoming.SEGMENT_MAX}); only then it counts in segment metrics. "
+            "From the app, a segment the customer is known to be in."
+        ),
     )
     revenue: Decimal | None = strawberry.field(
-        default=None, description="Revenue of a CONVERSION, 0 to 1,000,000.00 (2 decimals)."
+        default=None,
+        description=(
+            f"Revenue of a CONVERSION, 0 to {incoming.MAX_EVENT_REVENUE:,} (2 decimals); services only."
+        ),
+    )
+    client_event_id: str | None = strawberry.field(
+        default=None,
+        description=(
+            f"The reporter's own id of this event (up to {incoming.CLIENT_EVENT_ID_MAX} characters, a "
+            "UUID say): an event whose id was counted before is a duplicate and is not counted again."
+        ),
     )
 
 
-@strawberry.input(description=f"Up to {ingestion.MAX_EVENTS} independent events.")
+@strawberry.input(description=f"Up to {incoming.MAX_EVENTS} independent events.")
 class RecordCampaignEventsInput:
     events: list[CampaignEventInput] = strawberry.field(
-        description=f"The events; more than {ingestion.MAX_EVENTS} refuses the whole call."
+        description=f"The events; more than {incoming.MAX_EVENTS} refuses the whole call."
     )
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
@@ -61,6 +82,9 @@ class RecordCampaignEventsInput:
 class RecordCampaignEventsPayload:
     accepted: int = strawberry.field(description="Events counted in the metrics.")
     rejected: int = strawberry.field(description="Events refused; each has user errors.")
+    duplicates: int = strawberry.field(
+        description="Events whose clientEventId was counted before (a retry): not counted again, not errors."
+    )
     user_errors: list[UserError] = strawberry.field(
         description="Problems of rejected events, `field` naming the event: `events.3.campaignId`."
     )
@@ -83,13 +107,14 @@ class RecordCampaignSpendPayload:
     user_errors: list[UserError] = strawberry.field(description="Problems with the input; empty on success.")
 
 
-def _event(data: CampaignEventInput) -> ingestion.CampaignEvent:
-    return ingestion.CampaignEvent(
+def _event(data: CampaignEventInput) -> incoming.CampaignEvent:
+    return incoming.CampaignEvent(
         campaign_id=pk_of(data.campaign_id, "Campaign"),
-        type=ingestion.CampaignEventType(data.type),
+        type=incoming.CampaignEventType(data.type),
         occurred_at=data.occurred_at,
         segment=data.segment,
         revenue=data.revenue,
+        client_event_id=data.client_event_id,
     )
 
 
@@ -103,32 +128,41 @@ def check_batch_size(count: int, limit: int) -> None:
 class AnalyticsMutation:
     @strawberry.mutation(
         description=(
-            "Count impressions, clicks and conversions from the app. Events are independent: invalid "
-            "ones are reported by index in userErrors and the valid ones are kept (the one exception to "
-            "all-or-nothing)."
+            "Count impressions and clicks from the app (a signed-in customer: running campaigns aimed at "
+            "them, a bounded number per campaign and UTC day) and any event, conversions and revenue "
+            "included, from services. Events are independent: refused ones are reported by index in "
+            "userErrors and the others are kept (the one exception to all-or-nothing)."
         ),
         permission_classes=[allow(EVENT_REPORTERS)],
     )
     async def record_campaign_events(
         self, info: Ctx, input: RecordCampaignEventsInput
     ) -> RecordCampaignEventsPayload | None:
-        check_batch_size(len(input.events), ingestion.MAX_EVENTS)
+        check_batch_size(len(input.events), incoming.MAX_EVENTS)
         events = [_event(e) for e in input.events]
+        per_user_day = info.context.settings.analytics_user_events_per_campaign_day
 
         result, errors = await run_mutation(
             info,
             operation="recordCampaignEvents",
             input=input,
             write=lambda session, actor: ingestion.record_campaign_events(
-                session=session, events=events, now=dt.datetime.now(dt.UTC)
+                session=session,
+                reporter=actor.viewer,
+                events=events,
+                now=dt.datetime.now(dt.UTC),
+                per_user_day=per_user_day,
             ),
             reread=ingestion.stored_batch,
         )
         if result is None:
-            return RecordCampaignEventsPayload(accepted=0, rejected=len(events), user_errors=errors)
+            return RecordCampaignEventsPayload(
+                accepted=0, rejected=len(events), duplicates=0, user_errors=errors
+            )
         return RecordCampaignEventsPayload(
             accepted=result.accepted,
             rejected=result.rejected,
+            duplicates=result.duplicates,
             user_errors=[UserError.from_problem(p) for p in result.problems],
         )
 

@@ -1,4 +1,5 @@
-"""Parallel ingestion on a real pool: 50 batches at once lose no increment and never deadlock."""
+"""Parallel ingestion on a real pool: 50 batches at once lose no increment and never deadlock; one
+customer's parallel batches stop exactly at the bound; parallel retries of a batch count it once."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from core.viewer import Role, Viewer
 from models.admin import AuditLogEntry
 from models.analytics import CampaignDailyMetrics, CampaignHourlyTrend, CampaignSegmentMetrics
 from models.campaigns import Campaign
+from models.users import User
 from tests.analytics.support import SERVICE, campaign_gid
 
 RECORD = """
@@ -142,3 +145,56 @@ async def test_parallel_spend_additions_all_count(live) -> None:  # type: ignore
         spend = await session.scalar(select(CampaignDailyMetrics.spend))
         audits = await session.scalar(select(func.count()).select_from(AuditLogEntry))
     assert (spend, audits) == (Decimal("25.00"), 20)
+
+
+async def _customer(live: Any) -> int:
+    async with live.sessionmaker() as session, session.begin():
+        user = User(email=f"parallel-{dt.datetime.now(dt.UTC).timestamp()}@example.com", role="customer")
+        session.add(user)
+        await session.flush()
+        return user.id
+
+
+async def test_parallel_batches_of_one_customer_stop_exactly_at_the_bound(live, settings) -> None:  # type: ignore[no-untyped-def]
+    # given one customer and a running campaign
+    (campaign_id,) = await _campaigns(live, 1)
+    viewer = Viewer(role=Role.CUSTOMER, user_id=await _customer(live))
+    bound = settings.analytics_user_events_per_campaign_day
+    at = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).isoformat()
+    batch = [{"campaignId": campaign_gid(campaign_id), "type": "IMPRESSION", "occurredAt": at}] * 30
+
+    # when twice the bound arrives at once, in 30-event batches on their own connections
+    results = await asyncio.gather(
+        *(live.execute(RECORD, {"input": {"events": batch}}, viewer=viewer) for _ in range(2 * bound // 30))
+    )
+
+    # then exactly the bound was counted: the customer's batches ran one after the other
+    assert [r.errors for r in results if r.errors] == []
+    assert sum(r.data["recordCampaignEvents"]["accepted"] for r in results) == bound
+    async with live.sessionmaker() as session:
+        assert await session.scalar(select(CampaignDailyMetrics.impressions)) == bound
+
+
+async def test_parallel_retries_of_a_service_batch_count_it_once(live) -> None:  # type: ignore[no-untyped-def]
+    (campaign_id,) = await _campaigns(live, 1)
+    at = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).isoformat()
+    batch = [
+        {
+            "campaignId": campaign_gid(campaign_id),
+            "type": "CLICK",
+            "occurredAt": at,
+            "clientEventId": f"id-{i}",
+        }
+        for i in range(40)
+    ]
+
+    # the same batch ten times at once, each copy in another order
+    copies = [random.Random(n).sample(batch, len(batch)) for n in range(10)]
+    results = await asyncio.gather(
+        *(live.execute(RECORD, {"input": {"events": copy}}, viewer=SERVICE) for copy in copies)
+    )
+
+    assert [r.errors for r in results if r.errors] == []
+    assert sum(r.data["recordCampaignEvents"]["accepted"] for r in results) == len(batch)
+    async with live.sessionmaker() as session:
+        assert await session.scalar(select(CampaignDailyMetrics.clicks)) == len(batch)
