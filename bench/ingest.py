@@ -1,11 +1,17 @@
 """Analytics ingestion: recordCampaignEvents in batches of 100 against one uvicorn worker.
 
     .venv/bin/python -m bench.ingest [--concurrency 1,8,32] [--seconds 15] [--batch 100] [--campaigns 20]
+                                     [--reporter service|customer] [--customers 1000]
 
 Runs against a dedicated `swipesavvy_bench_ingest` database, recreated on every run (migrated, with
 a few running campaigns and nothing else), so the bench-scale data of the other benchmarks is never
 incremented and every run starts from the same empty metric tables. Events are spread over the
 campaigns, the last two days (hourly rows) and five segments, like the app's traffic.
+
+`--reporter service` (the default) sends what a backend sends: every event type, revenue included.
+`--reporter customer` sends what the app sends: impressions and clicks of `--customers` signed-in
+customers in turn, under segments they are in, each event with its own client event id (so every
+call also writes receipts and counts the customer's daily bound).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import datetime as dt
 import itertools
 import random
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -36,6 +43,7 @@ from core.urls import redact, with_database
 from core.viewer import Role
 from models.analytics import CampaignDailyMetrics
 from models.campaigns import Campaign
+from models.users import User
 
 INGEST_DATABASE = "swipesavvy_bench_ingest"
 RECORD = """
@@ -46,6 +54,9 @@ mutation ($input: RecordCampaignEventsInput!) {
 SEGMENTS = ("new_users", "loyal", "high_value", "lapsed", "students")
 # Roughly a funnel: many impressions, fewer clicks, few conversions.
 TYPES = ("IMPRESSION",) * 14 + ("CLICK",) * 5 + ("CONVERSION",)
+# The app's share of the funnel, under segments every new bronze customer is in.
+APP_SEGMENTS = ("all_users", "bronze", "new_users", "bronze_and_above")
+APP_TYPES = ("IMPRESSION",) * 14 + ("CLICK",) * 5
 DISTINCT_BATCHES = 200
 
 
@@ -100,26 +111,45 @@ async def _stored_events(url: str, settings: Settings) -> int:
         await engine.dispose()
 
 
-def _batches(campaign_ids: list[int], size: int, seed: int = 42) -> list[dict[str, Any]]:
+async def _create_customers(url: str, settings: Settings, count: int) -> list[int]:
+    engine = create_engine(url, settings, pool_size=1)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            rows = [User(email=f"ingest-{i}@bench.example", role="customer") for i in range(count)]
+            session.add_all(rows)
+            await session.flush()
+            return [u.id for u in rows]
+    finally:
+        await engine.dispose()
+
+
+def _batches(campaign_ids: list[int], size: int, *, app: bool, seed: int = 42) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     now = dt.datetime.now(dt.UTC)
     gids = [relay.to_base64("Campaign", c) for c in campaign_ids]
+    types, segments = (APP_TYPES, APP_SEGMENTS) if app else (TYPES, SEGMENTS)
     batches = []
     for _ in range(DISTINCT_BATCHES):
         events = []
         for _ in range(size):
-            kind = rng.choice(TYPES)
+            kind = rng.choice(types)
             event: dict[str, Any] = {
                 "campaignId": rng.choice(gids),
                 "type": kind,
                 "occurredAt": (now - timedelta(minutes=rng.randint(1, 48 * 60))).isoformat(),
-                "segment": rng.choice(SEGMENTS),
+                "segment": rng.choice(segments),
             }
             if kind == "CONVERSION":
                 event["revenue"] = f"{rng.randint(100, 20000) / 100:.2f}"
             events.append(event)
         batches.append({"query": RECORD, "variables": {"input": {"events": events}}})
     return batches
+
+
+def _with_fresh_ids(body: dict[str, Any]) -> dict[str, Any]:
+    """The batch with a new client event id per event, as a device sends it the first time."""
+    events = [{**e, "clientEventId": uuid.uuid4().hex} for e in body["variables"]["input"]["events"]]
+    return {**body, "variables": {"input": {"events": events}}}
 
 
 def _row(concurrency: int, pool: int, batch: int, result: LoadResult) -> list[str]:
@@ -158,13 +188,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100, help="events per call (at most 500)")
     parser.add_argument("--campaigns", type=int, default=20)
     parser.add_argument("--pool-size", type=int, default=10)
+    parser.add_argument("--reporter", choices=("service", "customer"), default="service")
+    parser.add_argument("--customers", type=int, default=1000, help="signed-in customers taking turns")
     args = parser.parse_args()
 
     settings = Settings()
-    token = mint_access_token(
-        secret=signing_secret(settings), user_id=None, role=Role.SERVICE, ttl=timedelta(hours=1)
-    )
-    headers = {"authorization": f"Bearer {token}"}
+    secret = signing_secret(settings)
+    app = args.reporter == "customer"
     rows: list[list[str]] = []
     calls = 0
 
@@ -172,19 +202,34 @@ def main() -> None:
         ingest_database(settings, campaigns=args.campaigns) as (url, campaign_ids),
         live_server(url, workers=1, pool_size=args.pool_size) as base,
     ):
-        bodies = itertools.cycle(_batches(campaign_ids, args.batch))
+        if app:
+            users = asyncio.run(_create_customers(url, settings, args.customers))
+            tokens = [
+                mint_access_token(secret=secret, user_id=u, role=Role.CUSTOMER, ttl=timedelta(hours=1))
+                for u in users
+            ]
+        else:
+            tokens = [
+                mint_access_token(secret=secret, user_id=None, role=Role.SERVICE, ttl=timedelta(hours=1))
+            ]
+        headers = itertools.cycle([{"authorization": f"Bearer {t}"} for t in tokens])
+        bodies = itertools.cycle(_batches(campaign_ids, args.batch, app=app))
 
         async def call(client: httpx.AsyncClient) -> httpx.Response:
             nonlocal calls
             calls += 1
-            return await client.post(f"{base}/graphql", json=next(bodies), headers=headers)
+            body = _with_fresh_ids(next(bodies)) if app else next(bodies)
+            return await client.post(f"{base}/graphql", json=body, headers=next(headers))
 
         for concurrency in (int(c) for c in args.concurrency.split(",")):
             result = asyncio.run(run_load(call, concurrency=concurrency, seconds=args.seconds))
             rows.append(_row(concurrency, args.pool_size, args.batch, result))
         stored = asyncio.run(_stored_events(url, settings))
 
-    print_rows(f"recordCampaignEvents, batches of {args.batch} over {args.campaigns} campaigns", rows)
+    title = (
+        f"recordCampaignEvents from {args.reporter}s, batches of {args.batch} over {args.campaigns} campaigns"
+    )
+    print_rows(title, rows)
     # Every call (warm-ups included) carries valid events only, so the tables must hold them all.
     print(f"\nevents sent {calls * args.batch:,}, events in campaign_analytics_daily {stored:,}")
 
