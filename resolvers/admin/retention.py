@@ -8,6 +8,8 @@
 - refresh_tokens: expired, or of a family being deleted.
 - refresh_token_families: expired (no token of theirs can be used again), or revoked more than 30
   days ago (kept that long to investigate a theft the revocation answered).
+- campaign_event_receipts: of days no campaign event is accepted for any more (older than 7 days):
+  they served only deduplication and the per-customer daily bound of those days.
 
 Otherwise a row exactly at its cut-off is kept: only what is strictly older goes.
 """
@@ -23,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.admin import AuditLogEntry, IdempotencyKey, Setting
 from models.auth import RefreshToken, RefreshTokenFamily
 from models.flags import FlagAuditEntry, FlagUsage
+from resolvers.analytics.writes import prune_receipts
 
 FLAG_USAGE_SETTING = "flags.usage_retention_days"
 FLAG_USAGE_DAYS = 30
@@ -84,4 +87,5 @@ async def prune(session: AsyncSession, *, now: dt.datetime) -> dict[str, int]:
     counts["idempotency_keys"] = await _delete(
         session, delete(IdempotencyKey).where(IdempotencyKey.expires_at <= now)
     )
+    counts["campaign_event_receipts"] = await prune_receipts(session, now=now)
     return counts

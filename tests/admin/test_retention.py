@@ -112,4 +112,5 @@ async def test_nothing_to_prune_reports_zero_for_every_table(db: AsyncSession) -
         "audit_log": 0,
         "feature_flag_audit_log": 0,
         "idempotency_keys": 0,
+        "campaign_event_receipts": 0,
     }

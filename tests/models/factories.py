@@ -17,7 +17,12 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.admin import AuditLogEntry, IdempotencyKey, Setting
-from models.analytics import CampaignDailyMetrics, CampaignHourlyTrend, CampaignSegmentMetrics
+from models.analytics import (
+    CampaignDailyMetrics,
+    CampaignEventReceipt,
+    CampaignHourlyTrend,
+    CampaignSegmentMetrics,
+)
 from models.auth import ApiKey, PasswordResetToken, RefreshToken, RefreshTokenFamily
 from models.base import Base
 from models.campaigns import Campaign
@@ -198,6 +203,13 @@ async def make_campaign_trend(db: AsyncSession, **o: Any) -> CampaignHourlyTrend
     return await _save(db, CampaignHourlyTrend, {"period": T0}, o)
 
 
+async def make_campaign_event_receipt(db: AsyncSession, **o: Any) -> CampaignEventReceipt:
+    await _parent(db, o, "campaign_id", make_campaign)
+    await _parent(db, o, "user_id", make_user)
+    defaults = {"reporter": f"user:{o['user_id']}", "client_event_id": f"event-{seq()}", "date": D0}
+    return await _save(db, CampaignEventReceipt, defaults, o)
+
+
 # merchants --------------------------------------------------------------------------------------
 
 
@@ -308,6 +320,7 @@ FACTORIES: dict[str, Factory] = {
     "campaign_analytics_daily": make_campaign_daily,
     "campaign_analytics_segments": make_campaign_segment,
     "campaign_trend_data": make_campaign_trend,
+    "campaign_event_receipts": make_campaign_event_receipt,
     "merchant_categories": make_merchant_category,
     "merchants": make_merchant,
     "preferred_merchants": make_preferred_merchant,

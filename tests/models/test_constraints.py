@@ -348,6 +348,9 @@ UNIQUE_CASES: dict[str, UniqueCase] = {
         f.make_campaign_segment, "campaign_id", "segment_name", "date"
     ),
     "uq_campaign_trend_data_campaign_id_period": same(f.make_campaign_trend, "campaign_id", "period"),
+    "uq_campaign_event_receipts_reporter_client_event_id": same(
+        f.make_campaign_event_receipt, "reporter", "client_event_id"
+    ),
     "uq_merchant_categories_name": same(f.make_merchant_category, "name"),
     "uq_merchants_code": same(f.make_merchant, "code"),
     "uq_preferred_merchants_merchant_id": same(f.make_preferred_merchant, "merchant_id"),
