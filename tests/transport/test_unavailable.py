@@ -9,8 +9,10 @@ pg_terminate_backend, as a restart ends them."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,6 +30,7 @@ from core.viewer import Role
 from models.campaigns import Campaign
 from models.users import User
 from tests.transport.client import GRAPHQL_RESPONSE_JSON, client_for
+from tests.transport.conftest import serve
 from tests.transport.outage import PostgresRelay, relay
 
 SPEC = {"accept": GRAPHQL_RESPONSE_JSON}
@@ -216,3 +219,61 @@ async def test_a_statement_past_statement_timeout_is_coded_timeout(
     assert "statement timeout" not in error["message"]
     for word in DRIVER_WORDS:
         assert word not in response.text
+
+
+async def test_an_outage_logs_one_line_per_failure_and_no_traceback(
+    settings: Settings,
+    scratch_db_url: str,
+    services: dict[str, str],
+    pg_relay: PostgresRelay,
+    direct: AsyncEngine,
+    tmp_path: Path,
+) -> None:
+    admin = await _admin_headers(direct, settings)
+    log_file = tmp_path / "server.log"
+    database_url = pg_relay.url(make_url(scratch_db_url).database or "")
+
+    with serve(database_url, services["redis_url"], log_file, APP_ENV="production") as base:
+        async with httpx.AsyncClient(base_url=base, headers=SPEC) as client:
+            assert (await client.post("/graphql", json={"query": QUERY})).status_code == 200
+            pg_relay.stop()
+            requests = {
+                "down-query": {"query": QUERY},
+                "down-mutation": {"query": CREATE},
+                "down-syntax": {"query": "{ merchantCategories { name "},
+                "down-invalid": {"query": "{ noSuchField }"},
+            }
+            answers = {
+                request_id: await client.post(
+                    "/graphql",
+                    json=body,
+                    headers={**admin, "x-request-id": request_id, "idempotency-key": request_id},
+                )
+                for request_id, body in requests.items()
+            }
+            pg_relay.start()
+
+    assert answers["down-query"].status_code == answers["down-mutation"].status_code == 503
+    assert answers["down-syntax"].status_code == answers["down-invalid"].status_code == 400
+    log = log_file.read_text()
+    assert "Traceback" not in log and "[SQL" not in log
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert all("exc" not in line for line in lines)
+
+    def logged(request_id: str) -> list[str]:
+        return [
+            f"{line['level']} {line['message']}"
+            for line in lines
+            if line.get("request_id") == request_id and line["logger"] != "uvicorn.access"
+        ]
+
+    # the query was tried twice, and said so; each failure is one line
+    query_lines = logged("down-query")
+    assert sum("retrying a query" in line for line in query_lines) == 1
+    assert sum(line.startswith("WARNING SERVICE_UNAVAILABLE") for line in query_lines) == 2
+    assert [line for line in logged("down-mutation") if "SERVICE_UNAVAILABLE" in line] == [
+        "WARNING SERVICE_UNAVAILABLE at -: The service is temporarily unavailable: retry shortly."
+        " (ConnectionRefusedError)"
+    ]
+    assert [line.split(" at ")[0] for line in logged("down-syntax")] == ["INFO GRAPHQL_PARSE_FAILED"]
+    assert [line.split(" at ")[0] for line in logged("down-invalid")] == ["INFO GRAPHQL_VALIDATION_FAILED"]
