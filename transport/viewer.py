@@ -9,6 +9,7 @@ from core.settings import Settings
 from core.tokens import viewer_from_authorization
 from core.viewer import Viewer
 from resolvers.auth.api_keys import api_key_viewer
+from resolvers.auth.revocations import is_erased
 
 API_KEY_HEADER = "x-api-key"
 
@@ -19,7 +20,12 @@ async def viewer_of(request: Request, *, secret: str, settings: Settings) -> Vie
     authorization = request.headers.get("authorization")
     state = request.state
     if api_key is None:
-        return viewer_from_authorization(authorization, secret=secret)
+        viewer = viewer_from_authorization(authorization, secret=secret)
+        if viewer.user_id is not None and await is_erased(
+            state.redis, state.sessionmaker, settings, user_id=viewer.user_id
+        ):
+            raise Unauthenticated("The account of this access token was erased.")
+        return viewer
     if authorization:
         raise Unauthenticated("Send an API key or a bearer token, not both.")
     # On the primary: the lookup records when the key was last used.
