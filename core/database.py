@@ -67,8 +67,10 @@ async def is_up(engine: AsyncEngine, *, timeout_s: float) -> bool:
     try:
         async with asyncio.timeout(timeout_s), engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure to reach the database means not ready
-        log.warning("readiness: postgresql unreachable", exc_info=True)
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the database means not ready
+        # Probed every few seconds by load balancers: an expected outage is one line, not a traceback.
+        reason = unavailability(exc)
+        log.warning("readiness: postgresql unreachable (%s)", reason or exc, exc_info=reason is None)
         return False
     return True
 

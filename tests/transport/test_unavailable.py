@@ -10,6 +10,7 @@ pg_terminate_backend, as a restart ends them."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -277,3 +278,17 @@ async def test_an_outage_logs_one_line_per_failure_and_no_traceback(
     ]
     assert [line.split(" at ")[0] for line in logged("down-syntax")] == ["INFO GRAPHQL_PARSE_FAILED"]
     assert [line.split(" at ")[0] for line in logged("down-invalid")] == ["INFO GRAPHQL_VALIDATION_FAILED"]
+
+
+async def test_readiness_logs_an_unreachable_database_in_one_line(
+    settings: Settings, pg_relay: PostgresRelay, caplog: pytest.LogCaptureFixture
+) -> None:
+    pg_relay.stop()
+    away = settings.model_copy(update={"database_url": pg_relay.url("swipesavvy")})
+    with caplog.at_level(logging.WARNING, logger="swipesavvy"):
+        async with client_for(away) as client:
+            response = await client.get("/readyz")
+
+    assert response.status_code == 503
+    (record,) = [r for r in caplog.records if "readiness" in r.getMessage()]
+    assert not record.exc_info
