@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+from collections.abc import Callable
 
 from graphql import ExecutionResult
 from starlette.requests import Request
@@ -90,12 +91,13 @@ class GraphQLEndpoint:
             # Variables can hold personal data and secrets: the log's redaction filter masks them.
             log.debug("graphql %s variables=%s", _shown(op.operation_name), op.variables)
         response = TemporalResponse()
+
+        def new_context() -> RequestContext:
+            return self._context(request, viewer, request_id, response, batched)
+
         try:
             async with asyncio.timeout(self.settings.request_timeout_s):
-                results = [
-                    await self._execute(request, viewer, request_id, response, op, batched)
-                    for op in operations
-                ]
+                results = [await self._execute(op, new_context, request_id) for op in operations]
         except TimeoutError:
             # Leaving the block cancelled the execution; PostgreSQL's statement_timeout (set on the
             # pool's connections) ends a statement still running on the server's side.
@@ -110,38 +112,24 @@ class GraphQLEndpoint:
         )
 
     async def _execute(
-        self,
-        request: Request,
-        viewer: Viewer,
-        request_id: str,
-        response: TemporalResponse,
-        op: Operation,
-        batched: bool,
+        self, op: Operation, new_context: Callable[[], RequestContext], request_id: str
     ) -> ExecutionResult:
-        """One operation's result; a query that met an unavailable database is run once more (a
-        restart drops the pool's connections, and the retry opens new ones)."""
-        result = await self._execute_once(request, viewer, request_id, response, op, batched)
+        """One operation's result; a query that met an unavailable database is run once more, on a
+        fresh context (a restart drops the pool's connections, and the retry opens new ones)."""
+        result = await self._execute_once(op, new_context(), request_id)
         if _worth_retrying(result) and is_query(op):
             log.info("retrying a query once: the database was unavailable")
             await asyncio.sleep(self.settings.query_retry_delay_ms / 1000)
-            result = await self._execute_once(request, viewer, request_id, response, op, batched)
+            result = await self._execute_once(op, new_context(), request_id)
         return result
 
-    async def _execute_once(
-        self,
-        request: Request,
-        viewer: Viewer,
-        request_id: str,
-        response: TemporalResponse,
-        op: Operation,
-        batched: bool,
-    ) -> ExecutionResult:
+    async def _execute_once(self, op: Operation, context: RequestContext, request_id: str) -> ExecutionResult:
         try:
             result = await schema.execute(
                 op.query,
                 variable_values=op.variables,
                 operation_name=op.operation_name,
-                context_value=self._context(request, viewer, request_id, response, batched),
+                context_value=context,
             )
         except CannotGetOperationTypeError:
             # The spec's request error: the operationName names no operation of the document.
