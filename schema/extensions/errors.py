@@ -47,9 +47,13 @@ class Stage(enum.Enum):
 def _code_and_message(error: GraphQLError, stage: Stage) -> tuple[ErrorCode, str | None]:
     """The code an uncoded error gets, and the message that replaces its own (None: keep it)."""
     original = error.original_error
+    if stage is not Stage.EXECUTION:
+        # graphql-core's own report on the document, even when a literal's parser raised (a 100,000
+        # digit Int is a ValueError inside the validation error).
+        return stage.value, None
     if original is None or isinstance(original, (*INPUT_ERRORS, GraphQLError)):
-        # Syntax, validation and variable-coercion errors (graphql-core wraps a bad enum value, say,
-        # as a GraphQLError inside the located error).
+        # Variable-coercion errors and argument errors (graphql-core wraps a bad enum value, say, as a
+        # GraphQLError inside the located error).
         return stage.value, None
     if unavailability(original) is not None:
         return ErrorCode.SERVICE_UNAVAILABLE, SERVICE_UNAVAILABLE_MESSAGE

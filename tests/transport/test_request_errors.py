@@ -92,6 +92,15 @@ async def test_a_batch_answers_an_unknown_operation_in_its_place(client: httpx.A
     assert known["data"] == {"__typename": "Query"}
 
 
+async def test_an_int_literal_of_100k_digits_is_a_validation_error(client: httpx.AsyncClient) -> None:
+    document = "{ campaigns(first: " + "1" * 100_000 + ") { totalCount } }"
+
+    response = await client.post("/graphql", json={"query": document}, headers=SPEC)
+
+    assert response.status_code == 400
+    assert _only_error(response)["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
 def _token(settings: Settings, **claims: object) -> str:
     now = datetime.now(UTC)
     payload: dict[str, object] = {
