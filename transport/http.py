@@ -154,7 +154,7 @@ class GraphQLEndpoint:
     def _unavailable(self, exc: Exception, media: str, request_id: str) -> Response:
         retry_after = self.settings.service_unavailable_retry_after_s
         error = coded(ServiceUnavailable(retry_after=retry_after, cause=exc), request_id)
-        return unavailable_response(error, media, request_id, retry_after=retry_after)
+        return unavailable_response(error, media, retry_after=retry_after)
 
     def _context(
         self, request: Request, viewer: Viewer, request_id: str, response: TemporalResponse, batched: bool

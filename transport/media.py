@@ -16,8 +16,6 @@ GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
 _JSON_ALIASES = {JSON, "application/*", "*/*"}
 RETRY_AFTER_HEADER = "retry-after"
-# With the spec's media type, a response without a data entry gets the status of its errors' code.
-_REQUEST_ERROR_STATUS = {ErrorCode.RATE_LIMITED.value: 429}
 
 
 class HttpProblem(Exception):
@@ -71,7 +69,7 @@ def problem_response(
     return Response(body, problem.status, headers, media_type=media)
 
 
-def unavailable_response(error: ApiError, media: str, request_id: str, *, retry_after: int) -> Response:
+def unavailable_response(error: ApiError, media: str, *, retry_after: int) -> Response:
     """503 (200 under application/json) with Retry-After, for a request the database's absence
     stopped before execution (an API key lookup)."""
     result = ExecutionResult(data=None, errors=[error])
@@ -111,6 +109,7 @@ def results_response(
 
 
 def error_codes(result: ExecutionResult) -> set[str]:
+    """The codes of the result's errors."""
     return {str((error.extensions or {}).get("code")) for error in result.errors or []}
 
 
@@ -147,4 +146,4 @@ def _request_error_status(content: dict[str, Any]) -> int:
     codes = {(error.get("extensions") or {}).get("code") for error in content.get("errors", [])}
     if ErrorCode.SERVICE_UNAVAILABLE.value in codes:
         return 503
-    return _REQUEST_ERROR_STATUS.get(codes.pop(), 400) if len(codes) == 1 else 400
+    return 429 if codes == {ErrorCode.RATE_LIMITED.value} else 400
