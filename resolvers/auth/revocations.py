@@ -16,6 +16,8 @@ lifetime of an erasure, that account's unexpired tokens would pass until they ex
 from __future__ import annotations
 
 import logging
+import math
+import time
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -30,6 +32,9 @@ log = logging.getLogger(__name__)
 KEY = "erased-user:"
 # Clock skew between the workers that mint tokens and those that check them.
 SKEW_S = 60
+# While Redis is down every request falls back: say so once a minute, not once a request.
+DOWN_LOG_INTERVAL_S = 60.0
+_last_down_log = -math.inf
 
 
 def _key(settings: Settings, user_id: int) -> str:
@@ -61,7 +66,15 @@ async def is_erased(
         try:
             return bool(await redis.exists(_key(settings, user_id)))
         except (RedisError, OSError):
-            log.warning("redis unavailable: checking user %s for erasure in postgresql", user_id)
+            _log_down()
     async with sessionmaker() as session:
         row = (await session.execute(select(User.deleted_at).where(User.id == user_id))).first()
     return row is None or row.deleted_at is not None
+
+
+def _log_down() -> None:
+    global _last_down_log
+    now = time.monotonic()
+    if now - _last_down_log >= DOWN_LOG_INTERVAL_S:
+        _last_down_log = now
+        log.warning("erased-token check: Redis unreachable, reading erasures from PostgreSQL")
