@@ -1,4 +1,4 @@
-"""Async engines and sessions over asyncpg."""
+"""Async engines and sessions over asyncpg, and what a database failure means for a request."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 import orjson
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -16,6 +17,17 @@ from core.urls import async_database_url
 log = logging.getLogger("swipesavvy")
 
 APPLICATION_NAME = "swipesavvy-api"
+
+# SQLSTATEs that say the server is away or going away, not that the statement was wrong: class 08
+# (connection exceptions) by prefix; shutdown by an administrator (pg_terminate_backend, a restart),
+# a crash, starting up or shutting down; too many connections.
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+CONNECTION_SQLSTATE_CLASS = "08"
+# statement_timeout (DB_STATEMENT_TIMEOUT_MS) cancelled the statement.
+STATEMENT_TIMEOUT_SQLSTATE = "57014"
+# A session used again after its connection was lost mid-transaction says only this.
+LOST_IN_TRANSACTION = "Can't reconnect until invalid transaction is rolled back"
+POOL_EXHAUSTED = "pool exhausted"
 
 
 def _json_dumps(value: Any) -> str:
@@ -55,7 +67,49 @@ async def is_up(engine: AsyncEngine, *, timeout_s: float) -> bool:
     try:
         async with asyncio.timeout(timeout_s), engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure to reach the database means not ready
-        log.warning("readiness: postgresql unreachable", exc_info=True)
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the database means not ready
+        # Probed every few seconds by load balancers: an expected outage is one line, not a traceback.
+        reason = unavailability(exc)
+        log.warning("readiness: postgresql unreachable (%s)", reason or exc, exc_info=reason is None)
         return False
     return True
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and what caused it (SQLAlchemy wraps the DBAPI error, which wraps asyncpg's)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not e for e in seen):
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def unavailability(exc: BaseException | None) -> str | None:
+    """Why `exc` means PostgreSQL cannot serve right now (unreachable, restarting, the connection lost,
+    no free connection), for the log line; None for any other failure, a bad statement included."""
+    if exc is None:
+        return None
+    for cause in _chain(exc):
+        if isinstance(cause, sa_exc.TimeoutError):
+            return POOL_EXHAUSTED
+        if isinstance(cause, sa_exc.DBAPIError) and cause.connection_invalidated:
+            return "connection lost"
+        if isinstance(cause, sa_exc.PendingRollbackError) and LOST_IN_TRANSACTION in str(cause):
+            return "connection lost"
+        sqlstate = getattr(cause, "sqlstate", None)
+        if isinstance(sqlstate, str) and (
+            sqlstate in UNAVAILABLE_SQLSTATES or sqlstate.startswith(CONNECTION_SQLSTATE_CLASS)
+        ):
+            return f"postgresql {sqlstate}"
+        if isinstance(cause, OSError):
+            # Refused, reset, unreachable, a socket file gone, a connect timeout (TimeoutError).
+            return type(cause).__name__
+    return None
+
+
+def statement_timed_out(exc: BaseException | None) -> bool:
+    """Whether PostgreSQL cancelled the statement for running past statement_timeout."""
+    return exc is not None and any(
+        getattr(cause, "sqlstate", None) == STATEMENT_TIMEOUT_SQLSTATE for cause in _chain(exc)
+    )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -110,6 +111,27 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return (not self.is_production) if self.graphiql is None else self.graphiql
+
+    # Errors and the client address (issue 9): what an outage answers, and whose X-Forwarded-For counts.
+    # Retry-After (seconds) of a SERVICE_UNAVAILABLE answer (PostgreSQL unreachable or restarting).
+    service_unavailable_retry_after_s: int = Field(default=2, ge=1)
+    # A query that met an unavailable database is run once more after this pause (a mutation never is).
+    query_retry_delay_ms: int = Field(default=100, ge=0)
+    # Comma-separated addresses or networks of the proxies in front of the API whose X-Forwarded-For is
+    # believed for the client address ("*": any peer). Empty: the peer's own address, headers ignored.
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for item in (part.strip() for part in value.split(",")):
+            if item and item != "*":
+                ipaddress.ip_network(item, strict=False)  # a typo fails at start, not silently
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
 
 @lru_cache(maxsize=1)

@@ -31,6 +31,7 @@ AUDIENCE = "swipesavvy"
 ACCESS_TYPE = "access"
 ACCESS_HEADER_TYPE = "at+jwt"
 SECRET_FILE = "jwt_secret"
+MAX_BIGINT = 2**63 - 1
 
 
 def signing_secret(settings: Settings) -> str:
@@ -91,13 +92,28 @@ def viewer_from_token(token: str, *, secret: str) -> Viewer:
         raise Unauthenticated("The access token names an unknown role.") from exc
     if role is Role.ANONYMOUS:
         raise Unauthenticated("The access token names an unknown role.")
-    user_id = int(claims["sub"]) if "sub" in claims else None
-    merchant_id = claims.get("mid")
+    user_id = _row_id(claims["sub"]) if "sub" in claims else None
+    merchant_id = _row_id(claims["mid"]) if "mid" in claims else None
     if role is Role.MERCHANT and merchant_id is None:
         raise Unauthenticated("A merchant token must name its merchant.")
     if role is not Role.SERVICE and user_id is None:
         raise Unauthenticated("The access token names no user.")
     return Viewer(role=role, user_id=user_id, merchant_id=merchant_id)
+
+
+def _row_id(value: object) -> int:
+    """The id a claim names (`sub`, a string of digits as RFC 7519 has it; `mid`, a JSON integer),
+    within BIGINT. A validly signed token naming no possible row is as invalid as a forged one,
+    rather than an error further down."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        number = int(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        raise Unauthenticated("The access token is invalid.")
+    if not 0 < number <= MAX_BIGINT:
+        raise Unauthenticated("The access token is invalid.")
+    return number
 
 
 def viewer_from_authorization(header: str | None, *, secret: str) -> Viewer:

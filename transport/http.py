@@ -6,34 +6,44 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+from collections.abc import Callable
 
+from graphql import ExecutionResult
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.http.temporal_response import TemporalResponse
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 from core.context import RequestContext
-from core.errors import ApiError, ErrorCode
+from core.database import POOL_EXHAUSTED, unavailability
+from core.errors import ApiError, ErrorCode, ServiceUnavailable
 from core.settings import Settings
 from core.viewer import Viewer
 from schema import schema
+from schema.extensions.errors import coded
 from transport.media import (
     GRAPHQL_RESPONSE_JSON,
     JSON,
     HttpProblem,
+    error_codes,
+    is_unavailable,
     negotiate,
     problem_response,
     results_response,
     unauthenticated_response,
+    unavailable_response,
 )
-from transport.requests import IDEMPOTENCY_HEADER, read_operations
+from transport.requests import IDEMPOTENCY_HEADER, Operation, is_query, read_operations
 from transport.surface import request_id_of
 from transport.viewer import viewer_of
 
 log = logging.getLogger("swipesavvy.http")
 
 TIMEOUT_MESSAGE = "The request took too long and was cancelled."
+# How much of a client's operation name an error message or a log line quotes.
+SHOWN_NAME_CHARS = 64
 
 
 class GraphQLEndpoint:
@@ -64,35 +74,87 @@ class GraphQLEndpoint:
             problem = HttpProblem(406, f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {JSON}.")
             return problem_response(problem, JSON, request_id)
         try:
-            viewer = await viewer_of(request, secret=self.secret)
+            viewer = await viewer_of(request, secret=self.secret, settings=self.settings)
         except ApiError as exc:
+            log.info("%s: %s", exc.code.value, exc.message)
             return unauthenticated_response(exc, media, request_id)
+        except Exception as exc:
+            if unavailability(exc) is None:
+                raise
+            return self._unavailable(exc, media, request_id)
         try:
             operations, batched = await read_operations(request, max_batch=self.settings.max_batch_operations)
         except HttpProblem as problem:
+            log.info("refused with %s: %s", problem.status, problem.message)
             return problem_response(problem, media, request_id)
         for op in operations:
             # Variables can hold personal data and secrets: the log's redaction filter masks them.
-            log.debug("graphql %s variables=%s", op.operation_name or "-", op.variables)
+            log.debug("graphql %s variables=%s", _shown(op.operation_name), op.variables)
         response = TemporalResponse()
+
+        def new_context() -> RequestContext:
+            return self._context(request, viewer, request_id, response, batched)
+
         try:
             async with asyncio.timeout(self.settings.request_timeout_s):
-                results = [
-                    await schema.execute(
-                        op.query,
-                        variable_values=op.variables,
-                        operation_name=op.operation_name,
-                        context_value=self._context(request, viewer, request_id, response, batched),
-                    )
-                    for op in operations
-                ]
+                results = [await self._execute(op, new_context, request_id) for op in operations]
         except TimeoutError:
             # Leaving the block cancelled the execution; PostgreSQL's statement_timeout (set on the
             # pool's connections) ends a statement still running on the server's side.
-            log.warning("request cancelled after %ss", self.settings.request_timeout_s)
+            log.warning(
+                "%s: request cancelled after %ss", ErrorCode.TIMEOUT.value, self.settings.request_timeout_s
+            )
             problem = HttpProblem(504, TIMEOUT_MESSAGE, timeoutSeconds=self.settings.request_timeout_s)
-            return problem_response(problem, media, request_id, code=ErrorCode.INTERNAL)
-        return results_response(results, batched=batched, media=media, headers=response.headers)
+            return problem_response(problem, media, request_id, code=ErrorCode.TIMEOUT)
+        retry_after = self.settings.service_unavailable_retry_after_s
+        return results_response(
+            results, batched=batched, media=media, headers=response.headers, retry_after=retry_after
+        )
+
+    async def _execute(
+        self, op: Operation, new_context: Callable[[], RequestContext], request_id: str
+    ) -> ExecutionResult:
+        """One operation's result; a query that met an unavailable database is run once more, on a
+        fresh context (a restart drops the pool's connections, and the retry opens new ones)."""
+        result = await self._execute_once(op, new_context(), request_id)
+        if _worth_retrying(result) and is_query(op):
+            log.info("retrying a query once: the database was unavailable")
+            await asyncio.sleep(self.settings.query_retry_delay_ms / 1000)
+            result = await self._execute_once(op, new_context(), request_id)
+        return result
+
+    async def _execute_once(self, op: Operation, context: RequestContext, request_id: str) -> ExecutionResult:
+        try:
+            result = await schema.execute(
+                op.query,
+                variable_values=op.variables,
+                operation_name=op.operation_name,
+                context_value=context,
+            )
+        except CannotGetOperationTypeError:
+            # The spec's request error: the operationName names no operation of the document.
+            named = op.operation_name
+            message = "The document has no operation to run."
+            if named is not None:
+                message = f'The document has no operation named "{_shown(named)}".'
+            refusal = ApiError(message, code=ErrorCode.OPERATION_RESOLUTION_FAILURE)
+            return ExecutionResult(data=None, errors=[coded(refusal, request_id)])
+        # Errors raised outside the schema's own error coding (Strawberry answers an exception from an
+        # extension with its bare text) are coded here, so no driver text ever reaches the client.
+        if any("code" not in (error.extensions or {}) for error in result.errors or []):
+            retry_after = self.settings.service_unavailable_retry_after_s
+            result.errors = [
+                error
+                if "code" in (error.extensions or {})
+                else coded(error, request_id, retry_after=retry_after)
+                for error in result.errors or []
+            ]
+        return result
+
+    def _unavailable(self, exc: Exception, media: str, request_id: str) -> Response:
+        retry_after = self.settings.service_unavailable_retry_after_s
+        error = coded(ServiceUnavailable(retry_after=retry_after, cause=exc), request_id)
+        return unavailable_response(error, media, retry_after=retry_after)
 
     def _context(
         self, request: Request, viewer: Viewer, request_id: str, response: TemporalResponse, batched: bool
@@ -120,3 +182,18 @@ def _client_ip(request: Request) -> str | None:
         return str(ipaddress.ip_address(host)) if host else None
     except ValueError:
         return None
+
+
+def _worth_retrying(result: ExecutionResult) -> bool:
+    """The database's absence stopped every field, and not for want of a pooled connection: waiting
+    for the pool again would only add load and time to an overloaded server."""
+    if not is_unavailable(result) or error_codes(result) != {ErrorCode.SERVICE_UNAVAILABLE.value}:
+        return False
+    return all(unavailability(error.original_error) != POOL_EXHAUSTED for error in result.errors or [])
+
+
+def _shown(name: str | None) -> str:
+    """A client's operation name as an error message or a log line quotes it: cut short."""
+    if name is None:
+        return "-"
+    return name if len(name) <= SHOWN_NAME_CHARS else name[:SHOWN_NAME_CHARS] + "…"

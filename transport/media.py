@@ -15,6 +15,7 @@ from core.errors import ApiError, ErrorCode
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
 _JSON_ALIASES = {JSON, "application/*", "*/*"}
+RETRY_AFTER_HEADER = "retry-after"
 
 
 class HttpProblem(Exception):
@@ -68,6 +69,13 @@ def problem_response(
     return Response(body, problem.status, headers, media_type=media)
 
 
+def unavailable_response(error: ApiError, media: str, *, retry_after: int) -> Response:
+    """503 (200 under application/json) with Retry-After, for a request the database's absence
+    stopped before execution (an API key lookup)."""
+    result = ExecutionResult(data=None, errors=[error])
+    return results_response([result], batched=False, media=media, headers={}, retry_after=retry_after)
+
+
 def unauthenticated_response(error: ApiError, media: str, request_id: str) -> Response:
     """401 with the error's code and the request id, for credentials that name no viewer."""
     body = {
@@ -79,7 +87,12 @@ def unauthenticated_response(error: ApiError, media: str, request_id: str) -> Re
 
 
 def results_response(
-    results: list[ExecutionResult], *, batched: bool, media: str, headers: Mapping[str, str]
+    results: list[ExecutionResult],
+    *,
+    batched: bool,
+    media: str,
+    headers: Mapping[str, str],
+    retry_after: int | None = None,
 ) -> Response:
     """The executed operations' answer: a JSON array for a batch (always 200), else one document."""
     if batched:
@@ -89,7 +102,22 @@ def results_response(
         content = _result_body(results[0])
         # application/json: always 200 with the errors (the spec says so for that media type).
         status = _request_error_status(content) if media == GRAPHQL_RESPONSE_JSON else 200
-    return Response(orjson.dumps(content), status, headers, media_type=media)
+    response = Response(orjson.dumps(content), status, headers, media_type=media)
+    if retry_after is not None and any(is_unavailable(result) for result in results):
+        response.headers[RETRY_AFTER_HEADER] = str(retry_after)
+    return response
+
+
+def error_codes(result: ExecutionResult) -> set[str]:
+    """The codes of the result's errors."""
+    return {str((error.extensions or {}).get("code")) for error in result.errors or []}
+
+
+def is_unavailable(result: ExecutionResult) -> bool:
+    """The database's absence stopped every field: no data to show, and a retry later may succeed."""
+    if ErrorCode.SERVICE_UNAVAILABLE.value not in error_codes(result):
+        return False
+    return result.data is None or all(value is None for value in result.data.values())
 
 
 def _is_request_error(result: ExecutionResult) -> bool:
@@ -98,7 +126,10 @@ def _is_request_error(result: ExecutionResult) -> bool:
 
 
 def _result_body(result: ExecutionResult) -> dict[str, Any]:
-    body: dict[str, Any] = {} if _is_request_error(result) else {"data": result.data}
+    # A response whose fields all met an unavailable database has nothing to show: no data entry,
+    # like a request error, so clients and proxies see a failure to retry rather than nulls.
+    dataless = _is_request_error(result) or is_unavailable(result)
+    body: dict[str, Any] = {} if dataless else {"data": result.data}
     if result.errors:
         body["errors"] = [error.formatted for error in result.errors]
     if result.extensions:
@@ -107,9 +138,12 @@ def _result_body(result: ExecutionResult) -> dict[str, Any]:
 
 
 def _request_error_status(content: dict[str, Any]) -> int:
-    """With the spec's media type: 200 with a data entry; else 4xx (429 for a rate limit, so clients
-    and proxies back off by status and Retry-After; 400 for everything else refused before execution)."""
+    """With the spec's media type: 200 with a data entry; else 4xx or 5xx by the errors' codes (429
+    for a rate limit and 503 for an unavailable database, both with Retry-After, so clients and
+    proxies back off by status; 400 for everything else refused before execution)."""
     if "data" in content:
         return 200
     codes = {(error.get("extensions") or {}).get("code") for error in content.get("errors", [])}
+    if ErrorCode.SERVICE_UNAVAILABLE.value in codes:
+        return 503
     return 429 if codes == {ErrorCode.RATE_LIMITED.value} else 400

@@ -93,9 +93,19 @@ def operation_of(raw: Any) -> Operation:
     return Operation(query=query, operation_name=name, variables=raw.get("variables"))
 
 
-def _is_mutation(operation: Operation) -> bool:
+def _operation_type(operation: Operation) -> OperationType | None:
+    """What the operation to run is; None when execution will refuse the document or the name."""
     try:
-        definition = get_operation_ast(parse(operation.query), operation.operation_name)
+        definition = get_operation_ast(parse(operation.query, no_location=True), operation.operation_name)
     except GraphQLError:
-        return False  # execution reports the syntax error
-    return definition is not None and definition.operation is OperationType.MUTATION
+        return None  # execution reports the syntax error
+    return None if definition is None else definition.operation
+
+
+def _is_mutation(operation: Operation) -> bool:
+    return _operation_type(operation) is OperationType.MUTATION
+
+
+def is_query(operation: Operation) -> bool:
+    """Whether the operation only reads, so running it again cannot write twice."""
+    return _operation_type(operation) is OperationType.QUERY

@@ -1,5 +1,5 @@
 """What every HTTP response carries, whatever the route: a request id, security headers and the
-body-size limit; and the headers CORS lets through."""
+body-size limit; the client address behind trusted proxies; and the headers CORS lets through."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from core.errors import ErrorCode
 from core.logging import request_id_var
@@ -60,7 +61,11 @@ class HttpSurface:
     request id and the security headers; request bodies longer than the limit are refused with 413."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
+        # Behind a load balancer the peer is the balancer: with TRUSTED_PROXIES set, uvicorn's
+        # middleware takes the client address from X-Forwarded-For of those peers only (the
+        # right-most address no trusted proxy wrote), before anything reads it.
+        proxies = settings.trusted_proxy_list
+        self.app = ProxyHeadersMiddleware(app, trusted_hosts=proxies) if proxies else app  # type: ignore[arg-type]
         self.max_body_bytes = settings.max_body_bytes
         self.production = settings.is_production
 

@@ -5,23 +5,31 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from core.errors import Unauthenticated
+from core.settings import Settings
 from core.tokens import viewer_from_authorization
 from core.viewer import Viewer
 from resolvers.auth.api_keys import api_key_viewer
+from resolvers.auth.revocations import is_erased
 
 API_KEY_HEADER = "x-api-key"
 
 
-async def viewer_of(request: Request, *, secret: str) -> Viewer:
+async def viewer_of(request: Request, *, secret: str, settings: Settings) -> Viewer:
     """From `Authorization: Bearer <jwt>` or `X-API-Key`, never both; neither is anonymous."""
     api_key = request.headers.get(API_KEY_HEADER)
     authorization = request.headers.get("authorization")
+    state = request.state
     if api_key is None:
-        return viewer_from_authorization(authorization, secret=secret)
+        viewer = viewer_from_authorization(authorization, secret=secret)
+        if viewer.user_id is not None and await is_erased(
+            state.redis, state.sessionmaker, settings, user_id=viewer.user_id
+        ):
+            raise Unauthenticated("The account of this access token was erased.")
+        return viewer
     if authorization:
         raise Unauthenticated("Send an API key or a bearer token, not both.")
     # On the primary: the lookup records when the key was last used.
-    viewer = await api_key_viewer(request.state.sessionmaker, api_key.strip())
+    viewer = await api_key_viewer(state.sessionmaker, api_key.strip())
     if viewer is None:
         raise Unauthenticated("The API key is invalid, revoked or expired.")
     return viewer

@@ -10,7 +10,9 @@ What goes, and why what stays may stay:
 - transactions and the rewards ledger stay untouched: financial records, anonymised by the user row,
   so sums and aggregates do not change. (Ledger descriptions are written by the server, never
   copied from personal data.)
-- refresh-token families are revoked and lose their user agent and IP address.
+- refresh-token families are revoked and lose their user agent and IP address; access tokens are
+  refused from the moment the erasure commits (resolvers/auth/revocations.py: recorded in Redis by
+  the mutation, read from `deleted_at` while Redis is down).
 - audit_log: in rows about the person (the user, their accounts) the email, phone, name and
   institution keys are removed from before/after; IP addresses of the person's own actions are
   nulled; and any other row whose JSON still quotes one of the person's emails or phones (current or

@@ -20,6 +20,7 @@ from strawberry.types import Info
 from strawberry.types.graphql import OperationType
 
 from core.context import RequestContext
+from core.database import unavailability
 from core.errors import BadUserInput
 from resolvers import idempotency
 
@@ -28,6 +29,8 @@ log = logging.getLogger("swipesavvy.graphql")
 REPLAYED_HEADER = "idempotent-replayed"
 # operation_name of key rows taken by the Idempotency-Key header (whole-request replay).
 REQUEST_OPERATION = "request"
+# Never shown: ErrorCoding replaces it with the message of the code it gives the failure.
+LOOKUP_FAILED = "The idempotency key could not be looked up."
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -105,7 +108,11 @@ class IdempotentReplay(SchemaExtension):
             context.request_fingerprint = idempotency.fingerprint(
                 REQUEST_OPERATION, ec.query, ec.operation_name, ec.variables or {}
             )
-            replay = await _stored_replay(context)
+            try:
+                replay = await _stored_replay(context)
+            except Exception as exc:  # noqa: BLE001 - answered like a failed field: coded, never the text
+                # Nothing ran: PostgreSQL away is SERVICE_UNAVAILABLE (ErrorCoding), anything else INTERNAL.
+                replay = ExecutionResult(data=None, errors=[GraphQLError(LOOKUP_FAILED, original_error=exc)])
             if replay is not None:
                 # The first attempt's exact response; nothing is executed, nothing written.
                 ec.result = replay
@@ -142,10 +149,10 @@ async def _attach_responses(context: RequestContext, result: ExecutionResult) ->
             responses[row_id] = {"data": data, "errors": mine or None}
     try:
         await idempotency.attach_responses(context, responses)
-    except Exception:  # noqa: BLE001 - the write is committed; a replay rebuilds the answer by reading
-        log.warning(
-            "could not attach the idempotent response (request %s)", context.request_id, exc_info=True
-        )
+    except Exception as exc:  # noqa: BLE001 - the write is committed; a replay rebuilds the answer by reading
+        reason = unavailability(exc)
+        # The database going away now is expected: one line; anything else gets its traceback.
+        log.warning("could not attach the idempotent response: %s", reason or exc, exc_info=reason is None)
 
 
 def _single_field(result: ExecutionResult) -> bool:

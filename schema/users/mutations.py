@@ -19,6 +19,7 @@ from core.errors import Forbidden
 from core.policies import CUSTOMERS, PEOPLE
 from loaders.users import AccountByIdLoader, UserByIdLoader
 from models import users as m
+from resolvers.auth import revocations
 from resolvers.outcomes import ProblemCode
 from resolvers.users import erasure
 from resolvers.users import writes as user_writes
@@ -202,6 +203,8 @@ class UserMutation(TransactionMutation):
         )
         if done is None:
             return DeleteMyAccountPayload(erased_user_id=None, erased_at=None, user_errors=errors)
+        # Committed: from now on every request carrying this account's access tokens is refused.
+        await revocations.remember_erasure(info.context.redis, info.context.settings, user_id=done.user_id)
         return DeleteMyAccountPayload(
             erased_user_id=relay.GlobalID("User", str(done.user_id)), erased_at=done.erased_at, user_errors=[]
         )

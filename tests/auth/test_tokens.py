@@ -141,3 +141,35 @@ def test_development_generates_one_secret_per_data_directory(
     assert len(first) >= 32
     assert any("JWT_SECRET is unset" in r.getMessage() for r in caplog.records)
     assert first not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"sub": "abc"},
+        {"sub": "7x"},
+        {"sub": ""},
+        {"sub": "-7"},
+        {"sub": str(2**63)},
+        {"sub": 7},
+        {"sub": True},
+        {"role": "merchant", "mid": "abc"},
+        {"role": "merchant", "mid": 2**63},
+        {"role": "merchant", "mid": True},
+    ],
+    ids=[
+        "sub-letters",
+        "sub-suffix",
+        "sub-empty",
+        "sub-negative",
+        "sub-beyond-bigint",
+        "sub-number",
+        "sub-bool",
+        "mid-letters",
+        "mid-beyond-bigint",
+        "mid-bool",
+    ],
+)
+def test_a_validly_signed_token_with_malformed_claims_is_unauthenticated(changes: dict[str, object]) -> None:
+    with pytest.raises(Unauthenticated, match="invalid"):
+        viewer_from_token(_signed(_claims(**changes)), secret=SECRET)

@@ -75,7 +75,7 @@ async def test_a_document_of_too_many_tokens_is_refused(db: AsyncSession, settin
 
 async def test_a_syntax_error_carries_a_code(db: AsyncSession, settings: Settings) -> None:
     result = await run("{ flags(first: ", db=db, settings=settings)
-    assert codes(result) == ["BAD_USER_INPUT"]
+    assert codes(result) == ["GRAPHQL_PARSE_FAILED"]
     assert result.errors[0].extensions["requestId"] == "limits-test"  # type: ignore[index]
 
 
@@ -85,7 +85,7 @@ async def test_introspection_is_off_in_production(db: AsyncSession, settings: Se
     refused = await run(INTROSPECTION, db=db, settings=production)
     typename = await run("{ __typename }", db=db, settings=production)
     assert refused.data is None
-    assert set(codes(refused)) == {"BAD_USER_INPUT"}
+    assert set(codes(refused)) == {"GRAPHQL_VALIDATION_FAILED"}
     assert "introspection has been disabled" in _messages(refused)[0]
     assert typename.data == {"__typename": "Query"}
 
@@ -111,7 +111,7 @@ async def test_production_gives_no_suggestions(db: AsyncSession, settings: Setti
     # then the errors name the mistake but suggest nothing
     assert _messages(field) == ["Cannot query field 'flagz' on type 'Query'."]
     assert _messages(enum) == ["Value 'ROA' does not exist in 'CampaignMetric' enum."]
-    assert codes(field) == codes(enum) == ["BAD_USER_INPUT"]
+    assert codes(field) == codes(enum) == ["GRAPHQL_VALIDATION_FAILED"]
 
 
 async def test_development_keeps_suggestions(db: AsyncSession, settings: Settings) -> None:

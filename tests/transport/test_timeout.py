@@ -1,4 +1,5 @@
-"""The execution time limit: the request is cancelled, and PostgreSQL cancels a statement still running."""
+"""The execution time limit: the request is cancelled (504, code TIMEOUT), and PostgreSQL cancels a
+statement still running."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ async def test_a_request_past_the_limit_is_cancelled(settings: Settings, accept:
     assert "data" not in body
     error = body["errors"][0]
     assert error["message"] == "The request took too long and was cancelled."
-    assert error["extensions"]["code"] == "INTERNAL"
+    assert error["extensions"]["code"] == "TIMEOUT"
     assert error["extensions"]["requestId"] == response.headers["x-request-id"]
 
 
