@@ -118,8 +118,8 @@ class Settings(BaseSettings):
     db_connections_anonymous: int = Field(default=8, ge=1)
     db_connection_wait_s: float = Field(default=5.0, ge=0)
     # Parsed and validated documents kept per worker: at most this many bytes in all (text and syntax
-    # tree), and no document larger than the second figure is kept.
-    graphql_document_cache_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
+    # tree, ~1 MB for a document of 2,000 tokens), and no document whose text is longer than the second.
+    graphql_document_cache_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
     graphql_document_cache_max_document_bytes: int = Field(default=64 * 1024, ge=0)
     # Argon2 hashes computed at once per worker (each takes 64 MiB), and how long a login waits for one.
     password_hash_concurrency: int = Field(default=2, ge=1)

@@ -23,7 +23,7 @@ from schema.analytics.types import DEFAULT_RANGE_DAYS, MAX_RANGE_DAYS
 
 # Documented bounds: what one parent is expected to hold at most (not enforced by a write).
 SEGMENTS_PER_CAMPAIGN = 20
-EXPERIMENTS_PER_CAMPAIGN = 10
+EXPERIMENTS_PER_CAMPAIGN = 5
 OPTIMIZATIONS_PER_CAMPAIGN = 10
 ACCOUNTS_PER_USER = 10
 ASSIGNMENTS_PER_USER = 50
