@@ -6,9 +6,9 @@ a page holds is paid once per item it may hold. A connection multiplies its `edg
 `first`/`last` (20 when neither is given, the pagination default); a list field sized by an
 argument (`topCampaigns(first:)`, `nodes(ids:)`) multiplies its whole subtree, and so does a list
 sized by nothing else, by its bound in list_bounds.py (`dailyMetrics`: the days of its range). A
-full-text search costs SEARCH_COST more than a plain filter. Fragments are expanded where they are
-spread; the alternative type branches of an abstract field are added up, so the cost is an upper
-bound.
+full-text or proximity search costs SEARCH_COST more than a plain filter. Fragments are expanded
+where they are spread; the alternative type branches of an abstract field are added up, so the cost
+is an upper bound.
 """
 
 from __future__ import annotations
@@ -46,9 +46,10 @@ SIZING_LIST_ARGUMENTS = ("ids", "representations")
 CONNECTION_SUFFIX = "Connection"
 PAGED_CHILDREN = frozenset({"edges", "nodes"})
 META_FIELDS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
-# A full-text search (websearch_to_tsquery over a GIN index, then ranking the matches) is dearer than
-# an indexed equality filter: it is paid like fifty more items.
-SEARCH_ARGUMENT = "search"
+# A full-text search (websearch_to_tsquery over a GIN index) or a proximity search (the haversine
+# distance of every merchant in the bounding box) is dearer than an indexed equality filter: it is
+# paid like fifty more items.
+SEARCH_ARGUMENT, NEAR_ARGUMENT = "search", "near"
 SEARCH_COST = 50
 
 
@@ -160,10 +161,10 @@ def _size(arguments: dict[str, Any]) -> int | None:
 
 
 def _searches(arguments: Any) -> bool:
-    """Whether a non-blank `search` is among the arguments, at any depth of their input objects."""
+    """Whether a non-blank `search` or a `near` is among the arguments, at any depth of their inputs."""
     if not isinstance(arguments, dict):
         return False
     text = arguments.get(SEARCH_ARGUMENT)
-    if isinstance(text, str) and text.strip():
+    if (isinstance(text, str) and text.strip()) or isinstance(arguments.get(NEAR_ARGUMENT), dict):
         return True
     return any(_searches(value) for value in arguments.values())

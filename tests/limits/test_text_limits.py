@@ -25,6 +25,8 @@ CAMPAIGNS = "query C($f: CampaignFilterInput) { campaigns(filter: $f) { edges { 
 USERS = "query U($f: UserFilterInput) { users(filter: $f) { edges { node { id } } } }"
 FLAG = "query F($key: String!) { flag(key: $key) { id } }"
 EVALUATE = "query E($keys: [String!]) { evaluateFlags(context: {}, keys: $keys) { key } }"
+PAGED_MERCHANTS = "query M($after: String) { merchants(after: $after) { edges { node { id } } } }"
+PAGED_USERS = "query U($before: String) { users(last: 5, before: $before) { edges { node { id } } } }"
 AUDIT = "query A($f: AuditLogFilterInput) { auditLog(filter: $f) { edges { node { action } } } }"
 
 # (document, variables, viewer, the field the error names)
@@ -54,6 +56,8 @@ REFUSED = {
         "keys",
     ),
     "audit action, 480 KB": (AUDIT, {"f": {"action": HUGE}}, ADMIN, "filter.action"),
+    "merchant cursor, 480 KB": (PAGED_MERCHANTS, {"after": HUGE}, ANONYMOUS, "after"),
+    "user cursor, 480 KB": (PAGED_USERS, {"before": HUGE}, ADMIN, "before"),
     "audit entity type too long": (
         AUDIT,
         {"f": {"entityType": "e" * (MAX_FILTER_CHARS + 1)}},
