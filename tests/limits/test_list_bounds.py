@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from graphql import get_named_type, get_nullable_type, is_list_type, is_object_type
+from graphql import get_named_type, get_nullable_type, is_list_type, is_object_type, parse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import Settings
 from core.viewer import Role, Viewer
 from schema import schema
-from schema.extensions.cost import PAGE_ARGUMENTS, SIZING_LIST_ARGUMENTS
+from schema.extensions.cost import PAGE_ARGUMENTS, SIZING_LIST_ARGUMENTS, query_cost
 from schema.extensions.list_bounds import LIST_BOUNDS
 from tests.analytics.support import campaign_gid, running_campaign
 from tests.limits.support import codes, run
 from tests.models import factories as f
 from tests.support import counting_on
+from tests.test_readme import EXAMPLES
 
 ADMIN = Viewer(role=Role.ADMIN, user_id=1)
 START = dt.date(2024, 3, 1)
@@ -103,3 +104,9 @@ async def test_every_series_of_twenty_campaigns_is_refused_before_any_sql(
     assert codes(result) == ["QUERY_TOO_COMPLEX"]
     assert result.errors[0].extensions["cost"] > 20 * (366 + 744 + 20) * 3  # type: ignore[index]
     assert statements == []
+
+
+def test_the_readme_examples_cost_less_than_the_default_limit(settings: Settings) -> None:
+    # the dashboard queries the README shows must run as they are, list bounds and all
+    costs = [query_cost(schema._schema, parse(document)) for document in EXAMPLES]
+    assert all(0 < cost <= settings.graphql_max_cost for cost in costs), costs
