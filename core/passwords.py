@@ -26,8 +26,6 @@ from core.settings import get_settings
 # argon2-cffi's defaults are RFC 9106's "low memory" profile of argon2id (t=3, m=64 MiB, p=4).
 _HASHER = PasswordHasher()
 MIN_LENGTH, MAX_LENGTH = 10, 256
-# What one hash holds while it runs, for the memory a worker needs (memory_cost is in KiB).
-HASH_MEMORY_BYTES = _HASHER.memory_cost * 1024
 BUSY_RETRY_AFTER_S = 1
 T = TypeVar("T")
 
@@ -54,11 +52,17 @@ class HashQueue:
             raise _busy() from None
         self.running += 1
         self.peak = max(self.peak, self.running)
-        try:
-            return await asyncio.to_thread(work, *args)
-        finally:
-            self.running -= 1
-            self._slots.release()
+        # The slot is given back when the thread is done, not when the caller stops waiting (a
+        # cancelled request's hash still runs, and still holds its memory, until it finishes).
+        thread = asyncio.ensure_future(asyncio.to_thread(work, *args))
+        thread.add_done_callback(self._finished)
+        return await asyncio.shield(thread)
+
+    def _finished(self, thread: asyncio.Future[object]) -> None:
+        self.running -= 1
+        self._slots.release()
+        if not thread.cancelled():
+            thread.exception()  # retrieved here too, so an abandoned hash's error is not reported twice
 
 
 def _busy() -> ApiError:

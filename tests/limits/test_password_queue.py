@@ -8,6 +8,7 @@ exhaust memory long before the per-account throttle helps.
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 from core import passwords
@@ -87,3 +88,26 @@ async def test_a_queue_refuses_what_waited_too_long() -> None:
     release.set()
     assert await first == "done"
     assert queue.peak == 1 and queue.running == 0
+
+
+async def test_a_cancelled_caller_keeps_its_slot_until_its_hash_is_done() -> None:
+    # given a queue of one slot whose hash is still running when its caller gives up (a timeout)
+    queue = passwords.HashQueue(concurrency=1, wait_s=0)
+    release = threading.Event()
+    caller = asyncio.create_task(queue.run(release.wait))
+    await asyncio.sleep(0.05)
+    caller.cancel()
+    await asyncio.gather(caller, return_exceptions=True)
+    # then the slot stays taken while the thread runs (its memory is still in use)
+    assert queue.running == 1
+    try:
+        await queue.run(str, "refused")
+    except passwords.ApiError:
+        pass
+    else:
+        raise AssertionError("a second hash ran beside the abandoned one")
+    # and is free again once the thread is done
+    release.set()
+    while queue.running:
+        await asyncio.sleep(0.01)
+    assert await queue.run(str, "runs") == "runs"
