@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -14,6 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from strawberry.types import Info
 
+from core.database import limit_statement_time
+from core.pool_shares import pool_shares
+from core.ratelimit import rate_limit_identity
 from core.settings import Settings
 from core.viewer import ANONYMOUS, Viewer
 
@@ -50,14 +53,21 @@ class RequestContext:
     @asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:
         """A session for one read: its own pooled connection (concurrent batches never share one),
-        or the context's shared session, serialised."""
+        or the context's shared session, serialised.
+
+        An own connection is one of the caller's share of the pool (core/pool_shares.py), and an
+        anonymous caller's reads run under the shorter anonymous statement timeout.
+        """
         if self.session is not None:
             async with self._session_lock:
                 yield self.session
             return
         if self.sessionmaker is None:
             raise RuntimeError("RequestContext has neither a session nor a sessionmaker")
-        async with self.sessionmaker() as session:
+        async with self._pool_slot(), self.sessionmaker() as session:
+            timeout_ms = self._anonymous_timeout_ms()
+            if timeout_ms is not None:
+                await limit_statement_time(session, timeout_ms)
             yield session
 
     @asynccontextmanager
@@ -69,8 +79,28 @@ class RequestContext:
             return
         if self.write_sessionmaker is None:
             raise RuntimeError("RequestContext has no write_sessionmaker")
-        async with self.write_sessionmaker() as session, session.begin():
+        async with self._pool_slot(), self.write_sessionmaker() as session, session.begin():
             yield session
+
+    def _pool_slot(self) -> AbstractAsyncContextManager[None]:
+        s = self.settings
+        shares = pool_shares(
+            per_caller=s.db_connections_per_caller,
+            anonymous=s.db_connections_anonymous,
+            wait_s=s.db_connection_wait_s,
+        )
+        identity = rate_limit_identity(self.viewer, self.client_ip)
+        return shares.slot(identity, anonymous=not self.viewer.is_authenticated)
+
+    def _anonymous_timeout_ms(self) -> int | None:
+        """The anonymous statement timeout, when it applies and is shorter than the pool's."""
+        if self.viewer.is_authenticated:
+            return None
+        s = self.settings
+        anonymous, pool = s.db_anonymous_statement_timeout_ms, s.db_statement_timeout_ms
+        if anonymous == 0 or (pool != 0 and anonymous >= pool):
+            return None
+        return anonymous
 
     @asynccontextmanager
     async def write_transaction(self) -> AsyncIterator[AsyncSession]:

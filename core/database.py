@@ -113,3 +113,13 @@ def statement_timed_out(exc: BaseException | None) -> bool:
     return exc is not None and any(
         getattr(cause, "sqlstate", None) == STATEMENT_TIMEOUT_SQLSTATE for cause in _chain(exc)
     )
+
+
+async def limit_statement_time(session: AsyncSession, timeout_ms: int) -> None:
+    """Lower the statement timeout for the rest of the session's transaction.
+
+    `set_config(..., true)` is SET LOCAL: it ends with the transaction, so the pooled connection goes
+    back to the pool with the timeout of its startup packet. The value is a bound parameter (SET
+    itself takes none).
+    """
+    await session.execute(text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": str(timeout_ms)})

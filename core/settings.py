@@ -133,6 +133,24 @@ class Settings(BaseSettings):
     def trusted_proxy_list(self) -> list[str]:
         return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
+    # Bounded work per request (issue 9): what one caller may make a worker do or hold.
+    # A document that fails parsing or validation still costs this much of the caller's budget.
+    rate_limit_failed_document_cost: int = Field(default=50, ge=0)
+    # Statement timeout of anonymous callers' reads (SET LOCAL in each read transaction); 0: the pool's.
+    db_anonymous_statement_timeout_ms: int = Field(default=3_000, ge=0)
+    # Pooled connections one caller (a user, an API key, an anonymous IP) may hold at once, per worker,
+    # and all anonymous callers together; a caller waits at most db_connection_wait_s for one.
+    db_connections_per_caller: int = Field(default=4, ge=1)
+    db_connections_anonymous: int = Field(default=8, ge=1)
+    db_connection_wait_s: float = Field(default=5.0, ge=0)
+    # Parsed and validated documents kept per worker: at most this many bytes in all (text and syntax
+    # tree, ~1 MB for a document of 2,000 tokens), and no document whose text is longer than the second.
+    graphql_document_cache_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
+    graphql_document_cache_max_document_bytes: int = Field(default=64 * 1024, ge=0)
+    # Argon2 hashes computed at once per worker (each takes 64 MiB), and how long a login waits for one.
+    password_hash_concurrency: int = Field(default=2, ge=1)
+    password_hash_wait_s: float = Field(default=5.0, ge=0)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -19,6 +19,9 @@ from core.errors import BadUserInput
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+# A cursor holds a sort value (at most a 200-character name) and an id, base64 of JSON: well under
+# this. A longer one is no cursor of ours and is refused before it is decoded.
+MAX_CURSOR_CHARS = 2048
 
 Row = TypeVar("Row")
 
@@ -39,6 +42,9 @@ class PageRequest:
                 raise BadUserInput(f"`{name}` must be between 0 and {MAX_PAGE_SIZE}.", field=name)
         if self.last is not None and self.after is not None:
             raise BadUserInput("`last` pages backwards: combine it with `before`.", field="after")
+        for name, cursor in (("after", self.after), ("before", self.before)):
+            if cursor is not None and len(cursor) > MAX_CURSOR_CHARS:
+                raise BadUserInput(f"`{name}` may be at most {MAX_CURSOR_CHARS} characters.", field=name)
         return self
 
     @property

@@ -7,7 +7,6 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
-from strawberry.extensions import ValidationCache
 from strawberry.federation import Schema
 from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
@@ -23,7 +22,13 @@ from schema.campaigns.mutations import CampaignMutation
 from schema.campaigns.queries import CampaignQuery
 from schema.experiments.mutations import ExperimentMutation
 from schema.experiments.queries import ExperimentQuery
-from schema.extensions.documents import CachedParser, DocumentLimits, IntrospectionSwitch, TokenLimit
+from schema.extensions.documents import (
+    CachedParser,
+    CachedValidation,
+    DocumentLimits,
+    IntrospectionSwitch,
+    TokenLimit,
+)
 from schema.extensions.errors import ErrorCoding
 from schema.extensions.idempotency import IdempotentReplay
 from schema.extensions.rate_limit import CostAndRateLimit
@@ -104,7 +109,8 @@ class ApiSchema(Schema):
 
 
 def build_schema() -> ApiSchema:
-    # Without the two caches, validation is ~90% of Strawberry's per-request cost (ARCHITECTURE.md).
+    # Without the document cache (parse and validation, bounded by bytes: schema/extensions/caches.py),
+    # validation is ~90% of Strawberry's per-request cost (ARCHITECTURE.md).
     # The limit extensions read the request's settings and add their rules before validation. Order
     # matters after that: hooks enter in list order and exit in reverse (schema/extensions/__init__.py).
     extensions: list[Any] = [
@@ -112,7 +118,7 @@ def build_schema() -> ApiSchema:
         CachedParser,
         DocumentLimits,
         IntrospectionSwitch,
-        ValidationCache,
+        CachedValidation,
         CostAndRateLimit,
         SqlStatistics,
         IdempotentReplay,

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import BadUserInput
 from models.admin import AuditLogEntry
 from resolvers.pagination import Page, PageRequest, SortKey, paginate
+from resolvers.text_inputs import filter_text
 
 # ix_audit_log_created_at_id, read backwards; entity filters use ix_audit_log_entity_type_entity_id.
 NEWEST_FIRST = SortKey(column=AuditLogEntry.created_at, id_column=AuditLogEntry.id, descending=True)
@@ -30,6 +31,8 @@ class AuditFilter:
 def _filtered(f: AuditFilter) -> Select[tuple[AuditLogEntry]]:
     if f.start is not None and f.end is not None and f.start >= f.end:
         raise BadUserInput("`to` must be after `from`.", field="to")
+    filter_text(f.entity_type, field="filter.entityType")
+    filter_text(f.action, field="filter.action")
     query = select(AuditLogEntry)
     if f.entity_type is not None:
         query = query.where(AuditLogEntry.entity_type == f.entity_type)

@@ -14,6 +14,7 @@ from core.viewer import Viewer
 from loaders.visibility import campaigns_visible_to
 from models.campaigns import Campaign
 from resolvers.pagination import Page, PageRequest, SortKey, paginate
+from resolvers.text_inputs import search_words
 
 
 class CampaignSort(StrEnum):
@@ -33,6 +34,7 @@ class CampaignFilter:
 
 
 def _filtered(viewer: Viewer, f: CampaignFilter) -> Select[tuple[Campaign]]:
+    search = search_words(f.search, field="filter.search")
     query = select(Campaign).where(campaigns_visible_to(viewer))
     if f.statuses:
         query = query.where(Campaign.status.in_(f.statuses))
@@ -44,9 +46,9 @@ def _filtered(viewer: Viewer, f: CampaignFilter) -> Select[tuple[Campaign]]:
         query = query.where(Campaign.ends_at >= f.active_from)
     if f.active_to is not None:
         query = query.where(Campaign.starts_at <= f.active_to)
-    if f.search and f.search.strip():
+    if search:
         # websearch_to_tsquery accepts any user text; ix_campaigns_search (GIN) serves the match.
-        query = query.where(Campaign.search.op("@@")(func.websearch_to_tsquery("simple", f.search)))
+        query = query.where(Campaign.search.op("@@")(func.websearch_to_tsquery("simple", search)))
     return query
 
 

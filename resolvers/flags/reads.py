@@ -19,6 +19,7 @@ from models.flags import FeatureFlag, FlagAuditEntry, FlagRollout
 from resolvers.flags.evaluation import Evaluation, FlagConfig, RolloutConfig, evaluate_flag, flag_not_found
 from resolvers.flags.lifetimes import stale_condition
 from resolvers.pagination import Page, PageRequest, SortKey, decode_cursor, encode_cursor, paginate
+from resolvers.text_inputs import MAX_KEY_CHARS, filter_text, keys_list
 
 # A client asks for the flags it knows; the platform has tens of them.
 MAX_EVALUATION_KEYS = 200
@@ -54,6 +55,7 @@ async def list_flags(
 
 async def get_flag(*, context: RequestContext, key: str) -> FeatureFlag | None:
     """Return the flag with this key, or None."""
+    filter_text(key, field="key", max_chars=MAX_KEY_CHARS)
     query = select(FeatureFlag).where(FeatureFlag.key == key, flags_visible_to(context.viewer))
     async with context.read_session() as session:
         return (await session.scalars(query)).one_or_none()
@@ -115,7 +117,7 @@ def evaluation_keys(keys: Sequence[str] | None) -> list[str] | None:
         return None
     if len(keys) > MAX_EVALUATION_KEYS:
         raise BadUserInput(f"Ask for at most {MAX_EVALUATION_KEYS} flags at once.", field="keys")
-    return list(dict.fromkeys(keys))
+    return list(dict.fromkeys(keys_list(keys, field="keys")))
 
 
 async def flags_for_evaluation(*, context: RequestContext, keys: list[str] | None) -> Sequence[Row[Any]]:

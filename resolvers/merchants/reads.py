@@ -15,6 +15,7 @@ from core.errors import BadUserInput
 from models.merchants import Merchant, MerchantCategory
 from resolvers.merchants import geo
 from resolvers.pagination import Page, PageRequest, SortKey, paginate
+from resolvers.text_inputs import filter_text, search_words
 
 MAX_RADIUS_KM = 200.0
 
@@ -60,6 +61,9 @@ async def list_categories(
 
 
 def _filtered(f: MerchantFilter) -> tuple[Select[Any], Any]:
+    # The text is checked first: nothing reaches PostgreSQL past the limits.
+    search = search_words(f.search, field="filter.search")
+    city = filter_text(f.city, field="filter.city")
     distance = None
     if f.near is not None:
         near = f.near.validated()
@@ -76,14 +80,14 @@ def _filtered(f: MerchantFilter) -> tuple[Select[Any], Any]:
         query = select(Merchant)
     if f.category_ids:
         query = query.where(Merchant.category_id.in_(f.category_ids))
-    if f.city:
-        query = query.where(func.lower(Merchant.city) == f.city.lower())
+    if city:
+        query = query.where(func.lower(Merchant.city) == city.lower())
     if f.featured is not None:
         query = query.where(Merchant.is_featured == f.featured)
     if f.active is not None:
         query = query.where(Merchant.is_active == f.active)
-    if f.search and f.search.strip():
-        query = query.where(Merchant.search.op("@@")(func.websearch_to_tsquery("simple", f.search)))
+    if search:
+        query = query.where(Merchant.search.op("@@")(func.websearch_to_tsquery("simple", search)))
     return query, distance
 
 

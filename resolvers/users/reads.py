@@ -27,6 +27,7 @@ from loaders.visibility import users_visible_to
 from models.users import RewardEntry, Transaction, User
 from resolvers.pagination import MAX_PAGE_SIZE, Page, PageRequest, SortKey, decode_cursor, paginate
 from resolvers.pagination import encode_cursor as cursor_of
+from resolvers.text_inputs import search_words
 
 DEFAULT_RECOMMENDATIONS = 10
 
@@ -48,10 +49,10 @@ def _like_prefix(text: str) -> str:
 
 
 def _filtered(viewer: Viewer, f: UserFilter) -> Select[tuple[User]]:
+    term = search_words(f.search, field="filter.search")
     query = select(User).where(users_visible_to(viewer))
     if f.tiers:
         query = query.where(User.loyalty_tier.in_(f.tiers))
-    term = (f.search or "").strip()
     if term:
         # An email prefix, or words of the name (ix_users_search, GIN). uq_users_lower_email serves the
         # prefix only if built with text_pattern_ops (or a C collation); otherwise it is a filter.

@@ -4,9 +4,11 @@ The cost is computed per request, not cached with the document, because it depen
 variables (`first: $n`). Cost, in the manner of GitHub's node limit: every field costs 1, and what
 a page holds is paid once per item it may hold. A connection multiplies its `edges` by
 `first`/`last` (20 when neither is given, the pagination default); a list field sized by an
-argument (`topCampaigns(first:)`, `nodes(ids:)`) multiplies its whole subtree. Fragments are
-expanded where they are spread; the alternative type branches of an abstract field are added up,
-so the cost is an upper bound.
+argument (`topCampaigns(first:)`, `nodes(ids:)`) multiplies its whole subtree, and so does a list
+sized by nothing else, by its bound in list_bounds.py (`dailyMetrics`: the days of its range). A
+full-text or proximity search costs SEARCH_COST more than a plain filter. Fragments are expanded
+where they are spread; the alternative type branches of an abstract field are added up, so the cost
+is an upper bound.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from graphql.utilities import get_operation_ast
 
 from resolvers.pagination import DEFAULT_PAGE_SIZE
+from schema.extensions.list_bounds import DEFAULT_DAYS, list_bound, range_days
 
 # A write does more than a read of the same shape (Shopify charges 10 per mutation).
 MUTATION_FIELD_COST = 10
@@ -43,6 +46,11 @@ SIZING_LIST_ARGUMENTS = ("ids", "representations")
 CONNECTION_SUFFIX = "Connection"
 PAGED_CHILDREN = frozenset({"edges", "nodes"})
 META_FIELDS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
+# A full-text search (websearch_to_tsquery over a GIN index) or a proximity search (the haversine
+# distance of every merchant in the bounding box) is dearer than an indexed equality filter: it is
+# paid like fifty more items.
+SEARCH_ARGUMENT, NEAR_ARGUMENT = "search", "near"
+SEARCH_COST = 50
 
 
 def query_cost(
@@ -74,6 +82,8 @@ class _CostCounter:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
+        # Days of the nearest `range` argument above the field being counted (the default range at the top).
+        self.days = DEFAULT_DAYS
 
     def selections(
         self,
@@ -105,28 +115,56 @@ class _CostCounter:
 
     def field(self, node: FieldNode, parent: Any, spread: frozenset[str], own_cost: int) -> int:
         definition = META_FIELDS.get(node.name.value) or getattr(parent, "fields", {}).get(node.name.value)
-        if definition is None or node.selection_set is None:
+        if definition is None:
+            return own_cost
+        arguments = self.arguments(definition, node)
+        own_cost += SEARCH_COST if _searches(arguments) else 0
+        if node.selection_set is None:
             return own_cost
         returned = get_named_type(definition.type)
-        if returned.name.endswith(CONNECTION_SUFFIX):
-            page = self.size(definition, node)
-            return own_cost + self.selections(
-                node.selection_set, returned, spread, page=DEFAULT_PAGE_SIZE if page is None else page
-            )
-        children = self.selections(node.selection_set, returned, spread)
-        size = self.size(definition, node) if is_list_type(get_nullable_type(definition.type)) else None
-        return own_cost + children * (1 if size is None else size)
-
-    def size(self, definition: GraphQLField, node: FieldNode) -> int | None:
-        """How many items the field may return, from its arguments (None: not sized by them)."""
-        if not any(name in definition.args for name in (*PAGE_ARGUMENTS, *SIZING_LIST_ARGUMENTS)):
-            return None
+        outer_days = self.days
+        # A range argument sizes the day lists below it too (flagUsage(range) > ... > days).
+        self.days = range_days(arguments, outer_days)
         try:
-            arguments = get_argument_values(definition, node, self.variables)
+            if returned.name.endswith(CONNECTION_SUFFIX):
+                page = _size(arguments)
+                return own_cost + self.selections(
+                    node.selection_set, returned, spread, page=DEFAULT_PAGE_SIZE if page is None else page
+                )
+            children = self.selections(node.selection_set, returned, spread)
+            if not is_list_type(get_nullable_type(definition.type)):
+                return own_cost + children
+            size = _size(arguments)
+            if size is None:
+                size = list_bound(getattr(parent, "name", ""), node.name.value, arguments, self.days)
+            return own_cost + children * (1 if size is None else size)
+        finally:
+            self.days = outer_days
+
+    def arguments(self, definition: GraphQLField, node: FieldNode) -> dict[str, Any]:
+        """The field's coerced arguments ({} when it has none or they are invalid)."""
+        if not definition.args:
+            return {}
+        try:
+            return get_argument_values(definition, node, self.variables)
         except (GraphQLError, TypeError, ValueError):
-            # Invalid arguments fail at execution with their own error; the default size stands.
-            return None
-        pages = [arguments.get(name) for name in PAGE_ARGUMENTS]
-        sizes = [max(0, p) for p in pages if isinstance(p, int)]
-        sizes += [len(v) for name in SIZING_LIST_ARGUMENTS if isinstance(v := arguments.get(name), list)]
-        return max(sizes) if sizes else None
+            # Invalid arguments fail at execution with their own error; the default sizes stand.
+            return {}
+
+
+def _size(arguments: dict[str, Any]) -> int | None:
+    """How many items the field may return, from its page or id-list arguments (None: not sized by them)."""
+    pages = [arguments.get(name) for name in PAGE_ARGUMENTS]
+    sizes = [max(0, p) for p in pages if isinstance(p, int)]
+    sizes += [len(v) for name in SIZING_LIST_ARGUMENTS if isinstance(v := arguments.get(name), list)]
+    return max(sizes) if sizes else None
+
+
+def _searches(arguments: Any) -> bool:
+    """Whether a non-blank `search` or a `near` is among the arguments, at any depth of their inputs."""
+    if not isinstance(arguments, dict):
+        return False
+    text = arguments.get(SEARCH_ARGUMENT)
+    if (isinstance(text, str) and text.strip()) or isinstance(arguments.get(NEAR_ARGUMENT), dict):
+        return True
+    return any(_searches(value) for value in arguments.values())

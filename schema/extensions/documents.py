@@ -1,8 +1,8 @@
-"""What a document may be before it runs: parsed once (cached), at most so many tokens, so deep and so many
-aliases, and no introspection where the settings turn it off.
+"""What a document may be before it runs: parsed and validated once (cached within a byte budget), at
+most so many tokens, so deep and so many aliases, and no introspection where the settings turn it off.
 
 These depend only on the document, so the depth, alias and introspection checks run as validation
-rules, whose results ValidationCache keeps per document; each reads its limit from the request's
+rules, whose results CachedValidation keeps per document; each reads its limit from the request's
 settings.
 """
 
@@ -12,28 +12,59 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from graphql import GraphQLError, ValidationContext, ValidationRule
+from graphql import GraphQLError, ValidationContext, ValidationRule, parse
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, DisableIntrospection, MaxTokensLimiter, ParserCache
+from strawberry.extensions import AddValidationRules, DisableIntrospection, MaxTokensLimiter, SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+from strawberry.schema.schema import validate_document
 
 from core.errors import ErrorCode
+from schema.extensions.caches import DocumentCache, document_cache
 
 
-class CachedParser(ParserCache):
-    """ParserCache that leaves a document it cannot parse to Strawberry's own parse.
+def _cache_of(settings: Any) -> DocumentCache:
+    return document_cache(
+        settings.graphql_document_cache_bytes, settings.graphql_document_cache_max_document_bytes
+    )
 
-    An error raised in `on_parse` escapes Strawberry's error handling (the response would carry an
-    uncoded error); parsing again in Strawberry's guarded step answers it like any syntax error.
+
+class CachedParser(SchemaExtension):
+    """Parsing through the worker's document cache (bounded by bytes, schema/extensions/caches.py).
+
+    A document it cannot parse is left to Strawberry's own parse: an error raised in `on_parse`
+    escapes Strawberry's error handling (the response would carry an uncoded error); parsing again in
+    Strawberry's guarded step answers it like any syntax error.
     """
 
     def on_parse(self) -> Iterator[None]:
         ec = self.execution_context
-        try:
-            ec.graphql_document = self.cached_parse_document(ec.query, **ec.parse_options)
-        except GraphQLError:
-            pass
+        if ec.query is not None:
+            try:
+                ec.graphql_document = _cache_of(ec.context.settings).parse(ec.query, ec.parse_options, parse)
+            except GraphQLError:
+                pass
+        yield
+
+
+class CachedValidation(SchemaExtension):
+    """Validation results kept with their document in the same cache (Strawberry's ValidationCache
+    keeps 128 of them apart from the parse cache, whatever their size)."""
+
+    def on_validate(self) -> Iterator[None]:
+        ec = self.execution_context
+        assert ec.graphql_document is not None
+        if ec.query is None:
+            yield
+            return
+        ec.pre_execution_errors = _cache_of(ec.context.settings).validate(
+            ec.query,
+            ec.parse_options,
+            ec.schema._schema,
+            ec.graphql_document,
+            ec.validation_rules,
+            validate_document,
+        )
         yield
 
 

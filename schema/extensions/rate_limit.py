@@ -1,5 +1,10 @@
 """Before execution, a request's cost is checked against the limit and paid from the caller's token
-bucket in Redis (shared by every worker); the response reports both in `extensions.cost`."""
+bucket in Redis (shared by every worker); the response reports both in `extensions.cost`.
+
+A document that fails parsing or validation never reaches the cost, yet made the worker parse and
+validate it: it pays `rate_limit_failed_document_cost`, so invalid documents are not free to send.
+Once the bucket cannot pay that either, the answer is RATE_LIMITED instead of the document's errors.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,28 @@ class CostAndRateLimit(SchemaExtension):
         super().__init__()
         self._cost: int | None = None
         self._draw: Draw | None = None
+        self._failed_refusal: ApiError | None = None
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        yield
+        result = self.execution_context.result
+        if self._failed_refusal is not None and result is not None:
+            # ErrorCoding has run by now (its exit comes first): the refusal carries the request id itself.
+            request_id = self.execution_context.context.request_id
+            if request_id:
+                self._failed_refusal.extensions = {**self._failed_refusal.extensions, "requestId": request_id}
+            result.data = None
+            result.errors = [self._failed_refusal]
+
+    async def on_parse(self) -> AsyncIterator[None]:
+        yield
+        if self.execution_context.pre_execution_errors:
+            await self._charge_failed_document()
+
+    async def on_validate(self) -> AsyncIterator[None]:
+        yield
+        if self.execution_context.pre_execution_errors:
+            await self._charge_failed_document()
 
     async def on_execute(self) -> AsyncIterator[None]:
         # Listed before the idempotent replay: a refused request touches neither the database nor
@@ -47,15 +74,33 @@ class CostAndRateLimit(SchemaExtension):
                 cost=cost,
                 maxCost=settings.graphql_max_cost,
             )
-        bucket = TokenBucket(
+        draw = self._draw = await self._bucket(context).draw(
+            rate_limit_identity(context.viewer, context.client_ip), cost
+        )
+        if draw.allowed:
+            return None
+        return self._rate_limited(context, draw, cost)
+
+    async def _charge_failed_document(self) -> None:
+        context = self.execution_context.context
+        cost = self._cost = context.settings.rate_limit_failed_document_cost
+        identity = rate_limit_identity(context.viewer, context.client_ip)
+        draw = self._draw = await self._bucket(context).draw(identity, cost)
+        if not draw.allowed:
+            self._failed_refusal = self._rate_limited(context, draw, cost)
+
+    @staticmethod
+    def _bucket(context: Any) -> TokenBucket:
+        settings = context.settings
+        return TokenBucket(
             context.redis,
             prefix=settings.redis_key_prefix,
             capacity=settings.rate_limit_bucket,
             refill_per_second=settings.rate_limit_refill_per_second,
         )
-        draw = self._draw = await bucket.draw(rate_limit_identity(context.viewer, context.client_ip), cost)
-        if draw.allowed:
-            return None
+
+    @staticmethod
+    def _rate_limited(context: Any, draw: Draw, cost: int) -> ApiError:
         retry_after = draw.retry_after_header
         if context.response is not None:
             context.response.headers[RETRY_AFTER_HEADER] = str(retry_after)

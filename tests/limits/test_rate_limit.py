@@ -166,8 +166,9 @@ async def test_every_response_reports_its_cost(db: AsyncSession, settings: Setti
     invalid = await run("{ flagz }", db=db, settings=settings)
     assert served.extensions["cost"]["requestedQueryCost"] == 1  # type: ignore[index]
     assert served.extensions["cost"]["maxCost"] == settings.graphql_max_cost  # type: ignore[index]
-    # a document refused by validation was never costed
-    assert invalid.extensions["cost"]["requestedQueryCost"] is None  # type: ignore[index]
+    # a document refused by validation is never costed, but pays the charge of a failed document
+    failed_cost = settings.rate_limit_failed_document_cost
+    assert invalid.extensions["cost"]["requestedQueryCost"] == failed_cost  # type: ignore[index]
 
 
 async def test_a_redis_that_lost_its_scripts_is_sent_the_script_again(
@@ -180,3 +181,28 @@ async def test_a_redis_that_lost_its_scripts_is_sent_the_script_again(
     draw = await bucket.draw("user:1", 4)
     assert draw.allowed
     assert draw.available is not None and 5.9 < draw.available <= 6.0
+
+
+async def test_documents_that_fail_parsing_or_validation_are_charged(
+    db: AsyncSession, settings: Settings, redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    # given a bucket of 120 that barely refills, and a charge of 50 for a document that cannot run
+    limited = _limited(settings, redis_prefix, bucket=120, refill=0.01).model_copy(
+        update={"rate_limit_failed_document_cost": 50}
+    )
+    # when a document that fails validation and one that fails parsing arrive
+    invalid = await run("{ flagz }", db=db, settings=limited, redis=redis_client)
+    unparsable = await run("{ users(", db=db, settings=limited, redis=redis_client)
+    # then each is answered with its own error, and each paid the charge
+    assert "RATE_LIMITED" not in codes(invalid) and "RATE_LIMITED" not in codes(unparsable)
+    assert invalid.extensions["cost"]["requestedQueryCost"] == 50  # type: ignore[index]
+    assert invalid.extensions["cost"]["throttleStatus"]["currentlyAvailable"] == 70  # type: ignore[index]
+    assert unparsable.extensions["cost"]["throttleStatus"]["currentlyAvailable"] == 20  # type: ignore[index]
+    # and once the bucket cannot pay, the next failing document is refused as rate limited
+    response = Response()
+    refused = await run("{ flagz }", db=db, settings=limited, redis=redis_client, response=response)
+    assert codes(refused) == ["RATE_LIMITED"]
+    assert refused.errors[0].extensions["requestId"] == "limits-test"  # type: ignore[index]
+    assert int(response.headers["retry-after"]) >= 1
+    # while a valid query costing less than what is left still runs
+    assert codes(await run(COSTS_TEN, db=db, settings=limited, redis=redis_client)) == []
