@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     def graphiql_enabled(self) -> bool:
         return (not self.is_production) if self.graphiql is None else self.graphiql
 
+    # --- Federation SDL (issue 9, inputs and roles): where introspection is off, `_service { sdl }` is
+    # refused too, except to service API keys when this is on (a federation router's key).
+    federation_sdl_enabled: bool = False
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
