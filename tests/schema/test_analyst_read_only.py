@@ -23,10 +23,9 @@ from core.tokens import mint_access_token, signing_secret
 from core.viewer import Role, Viewer
 from models.base import Base
 from models.users import User
-from schema.permissions import RolePolicy
 from server import create_app
 from tests.models import factories as f
-from tests.schema.calls import call, root_fields
+from tests.schema.calls import call, policy_roles, root_fields
 from tests.transport.client import serving
 
 # Open to anonymous callers: an analyst's credentials change nothing about them.
@@ -37,15 +36,6 @@ OWN_ACCOUNT = {"updateMyProfile", "logout"}
 IGNORED_COLUMNS = ("last_used_at",)
 
 CREATE_KEY = 'mutation { createApiKey(input: {name: "reports", role: ANALYST}) { key userErrors { code } } }'
-
-
-def _roles(field: Any) -> frozenset[Role]:
-    definition = field.extensions.get("strawberry-definition")
-    roles: set[Role] = set()
-    for policy in getattr(definition, "permission_classes", []) or []:
-        if issubclass(policy, RolePolicy):
-            roles |= policy.roles
-    return frozenset(roles)
 
 
 def _snapshot_sql() -> str:
@@ -76,10 +66,10 @@ def _refusal_codes(body: dict[str, Any], name: str) -> set[str]:
 
 def test_the_open_mutations_are_the_ones_named_here() -> None:
     # A mutation newly opened to anonymous callers is a decision this test makes visible.
-    opened = {n for n, field in root_fields("mutation").items() if Role.ANONYMOUS in _roles(field)}
+    opened = {n for n, field in root_fields("mutation").items() if Role.ANONYMOUS in policy_roles(field)}
     assert opened == OPEN_TO_ANYONE
     assert not any(
-        Role.ANALYST in _roles(root_fields("mutation")[n])
+        Role.ANALYST in policy_roles(root_fields("mutation")[n])
         for n in set(root_fields("mutation")) - opened - OWN_ACCOUNT
     )
 
