@@ -44,6 +44,9 @@ EXPERIMENT_READERS = STAFF
 EVALUATES_FOR_OTHERS = STAFF | {SERVICE}
 # A user's own assignment in one experiment, asked for from the experiment's side (`myAssignment`).
 OWN_ASSIGNMENT_READERS = STAFF | {CUSTOMER}
+# One user's conversions and revenue in a test (besides the user themself); everyone else who may read
+# experiments sees the aggregates of the results only.
+PER_USER_EXPERIMENT_READERS = frozenset({ADMIN, SERVICE})
 # An experiment assignment as seen from a user's side (their own).
 ASSIGNMENT_READERS = STAFF | {MERCHANT, CUSTOMER}
 # A merchant's partnership terms: staff, and that merchant's own staff.
@@ -66,10 +69,13 @@ EXPERIMENT_WRITERS = frozenset({ADMIN, MARKETER})
 RESULT_RECOMPUTERS = ADMINS
 MERCHANT_WRITERS = ADMINS
 SETTINGS_WRITERS = ADMINS
-# Sticky experiment assignments (customers only for themselves) and conversions (never customers:
-# they would inflate their own results).
-ASSIGNERS = STAFF | {CUSTOMER, SERVICE}
-CONVERSION_RECORDERS = STAFF | {SERVICE}
+# Analysts are read-only everywhere: no write set below holds them (tests/schema/test_analyst_read_only.py
+# walks every mutation as an analyst and as an analyst API key).
+# Sticky experiment assignments (customers only for themselves).
+ASSIGNERS = frozenset({ADMIN, MARKETER, CUSTOMER, SERVICE})
+# Conversions and their revenue are facts from the purchase pipeline: a service key, or an admin. Not
+# customers (they would inflate their own results), not the marketers who run the tests.
+CONVERSION_RECORDERS = frozenset({ADMIN, SERVICE})
 # Campaign events from the apps and services; spend from staff and services.
 EVENT_REPORTERS = frozenset({CUSTOMER, SERVICE})
 # Of the event reporters, who is believed on their word: any event type (conversions and revenue

@@ -151,6 +151,10 @@ class Settings(BaseSettings):
     password_hash_concurrency: int = Field(default=2, ge=1)
     password_hash_wait_s: float = Field(default=5.0, ge=0)
 
+    # --- Federation SDL (issue 9, inputs and roles): where introspection is off, `_service { sdl }` is
+    # refused too, except to service API keys when this is on (a federation router's key).
+    federation_sdl_enabled: bool = False
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

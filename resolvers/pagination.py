@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -85,12 +86,15 @@ def _plain(value: Any) -> Any:
 def _typed(value: Any) -> Any:
     if isinstance(value, dict):
         kind, text = value.get("k"), value.get("t")
+        if not isinstance(text, str) or len(value) != 2:
+            raise ValueError(value)
         if kind == "dt":
             return datetime.fromisoformat(text)
         if kind == "d":
             return date.fromisoformat(text)
         if kind == "n":
             return Decimal(text)
+        raise ValueError(kind)
     return value
 
 
@@ -98,13 +102,66 @@ def encode_cursor(sort_value: Any, row_id: int) -> str:
     return base64.urlsafe_b64encode(orjson.dumps([_plain(sort_value), row_id])).decode()
 
 
-def decode_cursor(cursor: str, field: str) -> tuple[Any, int]:
+# Longer than any cursor this API issues (a 200-character name, UTF-8 and base64, is under 1,100).
+MAX_CURSOR_LENGTH = 2048
+# Row ids are BIGINT identity keys.
+MAX_ROW_ID = 2**63 - 1
+# Digits of a Decimal sort value either side of the point; PostgreSQL's NUMERIC fails beyond its own.
+DECIMAL_DIGITS = 18
+# What a sort column's Python type accepts as a cursor's sort value (exact types: a bool is no int,
+# a datetime no date).
+_ACCEPTED: dict[type, tuple[type, ...]] = {
+    int: (int,),
+    float: (int, float),
+    Decimal: (Decimal,),
+    str: (str,),
+    datetime: (datetime,),
+    date: (date,),
+}
+
+
+def _fits(value: Any, kind: type | None) -> bool:
+    """Whether a decoded sort value can be compared with the sort column in SQL."""
+    if value is None:
+        return True
+    allowed = _ACCEPTED.get(kind) if kind is not None else None
+    if type(value) not in (allowed or tuple(_ACCEPTED)):
+        return False
+    if isinstance(value, int):
+        return -MAX_ROW_ID - 1 <= value <= MAX_ROW_ID
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, Decimal):
+        return value.is_finite() and abs(value.adjusted()) <= DECIMAL_DIGITS
+    if isinstance(value, str):
+        return "\x00" not in value
+    return True
+
+
+def sort_kind(column: ColumnElement[Any]) -> type | None:
+    """The Python type of a sort column's values, when SQLAlchemy knows it."""
     try:
-        sort_value, row_id = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not isinstance(row_id, int):
-            raise ValueError(row_id)
-        return _typed(sort_value), row_id
-    except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+        return column.type.python_type
+    except NotImplementedError:
+        return None
+
+
+def decode_cursor(cursor: str, field: str, kind: type | None = None) -> tuple[Any, int]:
+    """The (sort value, row id) of a cursor this API issued, for a sort column of Python type `kind`;
+    any other string (another list's cursor, a truncated or forged one) is BAD_USER_INPUT."""
+    try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError(len(cursor))
+        decoded = orjson.loads(base64.b64decode(cursor, altchars=b"-_", validate=True))
+        if not isinstance(decoded, list) or len(decoded) != 2:
+            raise ValueError(decoded)
+        sort_value, row_id = _typed(decoded[0]), decoded[1]
+        if type(row_id) is not int or not 0 < row_id <= MAX_ROW_ID or not _fits(sort_value, kind):
+            raise ValueError(decoded)
+        return sort_value, row_id
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        # ValueError covers base64's binascii.Error and orjson's JSONDecodeError; Decimal's errors
+        # are ArithmeticErrors.
         raise BadUserInput("The cursor is not one this API issued.", field=field) from exc
 
 
@@ -134,9 +191,12 @@ async def paginate(
     page = page.validated()
     forward = not page.backwards
     if page.after is not None:
-        query = query.where(_beyond(key, decode_cursor(page.after, "after"), forward=True))
+        query = query.where(
+            _beyond(key, decode_cursor(page.after, "after", sort_kind(key.column)), forward=True)
+        )
     if page.before is not None:
-        query = query.where(_beyond(key, decode_cursor(page.before, "before"), forward=False))
+        cursor = decode_cursor(page.before, "before", sort_kind(key.column))
+        query = query.where(_beyond(key, cursor, forward=False))
     ascending = forward != key.descending
     direction = "asc" if ascending else "desc"
     order = (getattr(key.column, direction)(), getattr(key.id_column, direction)())

@@ -40,6 +40,7 @@ from schema.merchants.mutations import MerchantMutation
 from schema.merchants.queries import MerchantQuery
 from schema.ml.mutations import MlMutation
 from schema.permissions import allow
+from schema.scalars import SCALAR_OVERRIDES, InputBoundary
 from schema.users.mutations import UserMutation
 from schema.users.queries import UserQuery
 
@@ -124,7 +125,14 @@ def build_schema() -> ApiSchema:
         IdempotentReplay,
         ErrorCoding,
     ]
-    return ApiSchema(query=Query, mutation=Mutation, extensions=extensions)
+    return ApiSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        # Input values are checked at the boundary: schema/scalars.py.
+        scalar_overrides=SCALAR_OVERRIDES,
+        execution_context_class=InputBoundary,
+    )
 
 
 schema = build_schema()

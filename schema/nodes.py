@@ -5,17 +5,39 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
+from strawberry import relay
 from strawberry.types import Info
 
 from core.errors import BadUserInput, Forbidden
+from schema.mutation_runner import MAX_BIGINT, pk_of
 from schema.permissions import type_roles
 
 
 def _int_id(node_id: str) -> int:
+    # Ids are BIGINT identity keys: any other number was not issued here, and one beyond BIGINT would
+    # fail in the driver, not as a missing row.
     try:
-        return int(node_id)
+        pk = int(node_id)
     except ValueError as exc:
         raise BadUserInput("The id is not one this API issued.", field="id") from exc
+    if not 0 < pk <= MAX_BIGINT:
+        raise BadUserInput("The id is not one this API issued.", field="id")
+    return pk
+
+
+def filter_pk(value: str | relay.GlobalID | None, type_name: str, field: str) -> int | None:
+    """The database id inside the global id of a `type_name` that a filter argument gives (None for no
+    filter); BAD_USER_INPUT for anything else, so no other value reaches SQL."""
+    if value is None:
+        return None
+    try:
+        gid = value if isinstance(value, relay.GlobalID) else relay.GlobalID.from_id(value)
+    except ValueError:
+        gid = None
+    pk = pk_of(gid, type_name)
+    if pk is None:
+        raise BadUserInput(f"Not a {type_name} id.", field=field)
+    return pk
 
 
 async def resolve_visible(

@@ -2,6 +2,8 @@
 
 Login answers one error for an unknown email, an erased account and a wrong password, and spends
 the same argon2 work on each (core/passwords.py verifies a dummy hash when there is no account).
+Sign-up answers alike for a new and a taken email: either way the address gets a link, and the
+password is set through it.
 The throttles in front of these paths are resolvers/auth/throttles.py.
 """
 
@@ -14,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.notifier import RESET_LINK, notifier_for
 from core.passwords import hash_password, needs_rehash, password_problem, verify_password
 from core.settings import Settings
 from core.tokens import new_opaque_token, token_digest
@@ -87,7 +90,15 @@ async def sign_up(
     client: Client,
     now: dt.datetime,
 ) -> Outcome[TokenPair]:
-    """Create a customer account and log it in."""
+    """Ask for a customer account; the answer is the same whether or not the email has one (no
+    session either way: `secret` and `client`, which signing in would need, are not used).
+
+    A new address gets an account without a password and a link (the reset link of resetPassword) to
+    set it: until then nobody signs in to it, so signing in after signing up tells an attacker nothing
+    either, and nobody can take an address they do not read. A taken address gets nothing created,
+    and its owner a link to the account (one while a link is valid), which is how they get back in and
+    learn that someone used their address. No session is handed out by signUp.
+    """
     problems = Problems()
     email = email.strip()
     problems.require_length("email", email, max_length=EMAIL_MAX, required=True)
@@ -100,8 +111,6 @@ async def sign_up(
     if problems:
         return Outcome.refused(problems)
     user = User(email=email, name=(name or "").strip() or None, role=Role.CUSTOMER.value)
-    user.password_hash = await hash_password(password)
-    user.last_login_at = now
     try:
         # The unique index decides between two concurrent sign-ups, in a savepoint so the
         # transaction stays usable.
@@ -109,20 +118,23 @@ async def sign_up(
             session.add(user)
             await session.flush()
     except IntegrityError as exc:
-        if constraint_of(exc) == UNIQUE_EMAIL:
-            return Outcome.one_problem("email", "Another account uses this email.", ProblemCode.TAKEN)
-        raise
+        if constraint_of(exc) != UNIQUE_EMAIL:
+            raise
+        owner = await _account(session, email)
+        if owner is not None and not await _has_valid_link(session, user_id=owner.id, now=now):
+            await _deliver(settings, await _issue_link(session, user=owner, settings=settings, now=now))
+        return Outcome(value=None)
     await record_change(session, actor=actor, action="user.sign_up", entity_type="user", entity_id=user.id)
-    pair = await start_session(
-        session=session,
-        user=user,
-        settings=settings,
-        secret=secret,
-        now=now,
-        user_agent=client.user_agent,
-        ip_address=client.ip_address,
+    await _deliver(settings, await _issue_link(session, user=user, settings=settings, now=now))
+    return Outcome(value=None)
+
+
+async def _deliver(settings: Settings, request: ResetRequest) -> None:
+    # Sent before the commit (schema/auth/mutations.py takes no delivery from signUp): should the
+    # commit fail, the link is void and the person asks for another with requestPasswordReset.
+    await notifier_for(settings).send_password_reset(
+        email=request.email, link=RESET_LINK.format(token=request.token)
     )
-    return Outcome(value=pair, ref=("User", user.id))
 
 
 # password reset -----------------------------------------------------------------------------------
@@ -145,19 +157,40 @@ async def request_password_reset(
     # says less about whether the account exists; only the insert and the mail are skipped.
     await _void_reset_tokens(session, user_id=user.id if user is not None else -1, now=now)
     token = new_opaque_token()
-    digest = token_digest(token)
     if user is None or user.email is None:
         return Outcome(value=None)
+    return Outcome(value=await _issue_link(session, user=user, settings=settings, now=now, token=token))
+
+
+async def _issue_link(
+    session: AsyncSession, *, user: User, settings: Settings, now: dt.datetime, token: str | None = None
+) -> ResetRequest:
+    """A new single-use link to set the account's password; only the SHA-256 of its token is stored."""
+    assert user.email is not None
+    token = token or new_opaque_token()
     session.add(
         PasswordResetToken(
             user_id=user.id,
-            token_hash=digest,
+            token_hash=token_digest(token),
             created_at=now,
             expires_at=now + dt.timedelta(minutes=settings.password_reset_ttl_minutes),
         )
     )
     await session.flush()
-    return Outcome(value=ResetRequest(email=user.email, token=token))
+    return ResetRequest(email=user.email, token=token)
+
+
+async def _has_valid_link(session: AsyncSession, *, user_id: int, now: dt.datetime) -> bool:
+    found = await session.scalar(
+        select(PasswordResetToken.id)
+        .where(
+            PasswordResetToken.user_id == user_id,
+            PasswordResetToken.used_at.is_(None),
+            PasswordResetToken.expires_at > now,
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 async def _void_reset_tokens(session: AsyncSession, *, user_id: int, now: dt.datetime) -> None:

@@ -1,23 +1,38 @@
-"""Experiment data mutations: sticky variant assignments (the apps, services, staff) and conversions
-(services and staff only)."""
+"""Experiment data mutations: sticky variant assignments (the apps, services, admins and marketers) and
+conversions (services and admins only); one user's conversions and revenue are shown to that user,
+admins and services only."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
+from strawberry.types import Info
 
 from core.context import Ctx
-from core.policies import ASSIGNERS, CONVERSION_RECORDERS
+from core.policies import ASSIGNERS, CONVERSION_RECORDERS, PER_USER_EXPERIMENT_READERS
 from resolvers.experiments import assignment_writes as assignments
 from resolvers.outcomes import ProblemCode
 from schema.mutation_runner import IDEMPOTENCY_KEY_HELP, UserError, not_an_id, pk_of, run_mutation
-from schema.permissions import allow, type_policy
+from schema.permissions import RolePolicy, allow, type_policy
 
 # Not customers: the mobile app must not be able to inflate the results of its own user.
+
+
+class PerUserResults(RolePolicy):
+    """One user's conversions and revenue: admins and services, and the user themself. Marketers may
+    assign users, and see the aggregates in `Experiment.results`, not each user's purchases."""
+
+    roles = PER_USER_EXPERIMENT_READERS
+    message = "Only the user, admins and services see one user's conversions and revenue."
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        viewer = info.context.viewer
+        return viewer.role in self.roles or (viewer.user_id is not None and viewer.user_id == source.user_pk)
 
 
 def user_error(field: str, message: str, code: ProblemCode = ProblemCode.NOT_FOUND) -> list[UserError]:
@@ -67,9 +82,19 @@ class VariantAssignment:
     payload: JSON | None = strawberry.field(description="The variant's configuration, if any.")
     user_id: relay.GlobalID = strawberry.field(description="Global id of the user.")
     assigned_at: dt.datetime = strawberry.field(description="When the user was first assigned (UTC).")
-    conversions: int = strawberry.field(description="Conversions recorded for the user in this test.")
-    revenue: Decimal = strawberry.field(description="Their revenue in this test, USD.")
-    last_converted_at: dt.datetime | None = strawberry.field(description="Last conversion (UTC), if any.")
+    conversions: int | None = strawberry.field(
+        description="Conversions of the user in this test (the user, admins and services only).",
+        permission_classes=[PerUserResults],
+    )
+    revenue: Decimal | None = strawberry.field(
+        description="Their revenue in this test, USD (the user, admins and services only).",
+        permission_classes=[PerUserResults],
+    )
+    last_converted_at: dt.datetime | None = strawberry.field(
+        description="Last conversion (UTC), if any (the user, admins and services only).",
+        permission_classes=[PerUserResults],
+    )
+    user_pk: strawberry.Private[int]
 
     @classmethod
     def from_value(cls, v: assignments.AssignedVariant) -> VariantAssignment:
@@ -83,6 +108,7 @@ class VariantAssignment:
             conversions=v.conversions,
             revenue=v.revenue,
             last_converted_at=v.last_converted_at,
+            user_pk=v.user_id,
         )
 
 

@@ -6,13 +6,12 @@ import strawberry
 from strawberry import relay
 
 from core.context import Ctx
-from core.errors import BadUserInput
 from core.policies import ASSIGNMENT_READERS, STAFF
 from loaders.experiments import AssignmentsByUserLoader
 from resolvers.experiments import reads as experiment_resolvers
 from schema.connections import Connection, page_request, paged
 from schema.experiments.types import Experiment, ExperimentAssignment, ExperimentStatus
-from schema.nodes import node_of
+from schema.nodes import filter_pk, node_of
 from schema.permissions import allow
 
 
@@ -22,18 +21,6 @@ class ExperimentFilterInput:
         default=None, description="Any of these statuses."
     )
     campaign_id: strawberry.ID | None = strawberry.field(default=None, description="Global id of a campaign.")
-
-
-def _campaign_pk(value: strawberry.ID | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        gid = relay.GlobalID.from_id(value)
-        if gid.type_name != "Campaign":
-            raise ValueError(gid.type_name)
-        return int(gid.node_id)
-    except ValueError as exc:
-        raise BadUserInput("Not a Campaign id.", field="campaignId") from exc
 
 
 @strawberry.type
@@ -60,7 +47,8 @@ class ExperimentQuery:
     ) -> Connection[Experiment] | None:
         f = filter or ExperimentFilterInput()
         criteria = experiment_resolvers.ExperimentFilter(
-            statuses=[s.value for s in f.status or []], campaign_id=_campaign_pk(f.campaign_id)
+            statuses=[s.value for s in f.status or []],
+            campaign_id=filter_pk(f.campaign_id, "Campaign", "campaignId"),
         )
         ctx = info.context
         return await paged(

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from graphql import GraphQLError, ValidationContext, ValidationRule, parse
+from graphql import FieldNode, GraphQLError, ValidationContext, ValidationRule, parse
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, DisableIntrospection, MaxTokensLimiter, SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as alias_validator
@@ -20,6 +20,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.schema.schema import validate_document
 
 from core.errors import ErrorCode
+from core.viewer import Role
 from schema.extensions.caches import DocumentCache, document_cache
 
 
@@ -144,10 +145,31 @@ class TokenLimit(MaxTokensLimiter):
                 error.extensions = {**(error.extensions or {}), "code": ErrorCode.QUERY_TOO_COMPLEX.value}
 
 
+class NoServiceSdlRule(ValidationRule):
+    """Federation's `_service { sdl }` is the whole schema: refused wherever introspection is."""
+
+    def enter_field(self, node: FieldNode, *_args: Any) -> None:
+        if node.name.value == "_service" and self.context.get_parent_type() is self.context.schema.query_type:
+            self.report_error(
+                GraphQLError(
+                    "GraphQL introspection has been disabled, but the requested query contained the field"
+                    " '_service'.",
+                    node,
+                )
+            )
+
+
 class IntrospectionSwitch(DisableIntrospection):
-    """Strawberry's DisableIntrospection, applied only when the request's settings turn it off."""
+    """Strawberry's DisableIntrospection, applied only when the request's settings turn it off; with it,
+    `_service` is refused too, except to a service API key where FEDERATION_SDL_ENABLED allows routers."""
 
     def on_operation(self) -> Any:
-        enabled = self.execution_context.context.settings.introspection_enabled
-        self.validation_rules = [] if enabled else [NoSchemaIntrospectionCustomRule]
+        context = self.execution_context.context
+        settings = context.settings
+        rules: list[type[ValidationRule]] = []
+        if not settings.introspection_enabled:
+            rules.append(NoSchemaIntrospectionCustomRule)
+            if not (settings.federation_sdl_enabled and context.viewer.role is Role.SERVICE):
+                rules.append(NoServiceSdlRule)
+        self.validation_rules = rules
         yield from super().on_operation()

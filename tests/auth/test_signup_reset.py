@@ -1,5 +1,7 @@
-"""signUp opens a customer account; a forgotten password is reset with a single-use, expiring link
-delivered through the notifier, and the reset ends every session of the account."""
+"""signUp asks for a customer account and answers the same whether or not the email has one: the
+address gets a single-use link either way, which sets the password (of the new account, or of the
+existing one); a forgotten password is reset with the same kind of link, and a reset ends every
+session of the account."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import datetime as dt
 import logging
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.notifier import RESET_LINK, LogNotifier, masked_email
@@ -37,26 +39,75 @@ mutation($token: String!, $password: String!) {
 NEW_PASSWORD = "a brand new passphrase"
 
 
-async def test_sign_up_creates_a_customer_and_signs_in(auth_gql, db: AsyncSession) -> None:  # type: ignore[no-untyped-def]
-    result = await auth_gql(SIGN_UP, {"email": "New@Example.com", "password": PASSWORD, "name": "Neo"})
+async def _link_token(email: str) -> str:
+    """The token of the last link delivered to `email`."""
+    address, link = RecordingNotifier.sent[-1]
+    assert address == email
+    return link.rsplit("/", 1)[1]
 
-    assert result.data["signUp"]["userErrors"] == []
-    assert result.data["signUp"]["session"]["role"] == "customer"
+
+async def _users(db: AsyncSession) -> int:
+    return int(await db.scalar(select(func.count()).select_from(User)) or 0)
+
+
+async def test_sign_up_answers_a_new_and_a_taken_email_alike(auth_gql, person: User) -> None:  # type: ignore[no-untyped-def]
+    new = await auth_gql(SIGN_UP, {"email": "new@example.com", "password": PASSWORD, "name": "Neo"})
+    taken = await auth_gql(SIGN_UP, {"email": "ANN@example.com", "password": "another passphrase"})
+
+    # The same answer, and a link delivered to the address either way: the caller learns nothing.
+    assert new.errors is None and taken.errors is None
+    assert new.data == taken.data == {"signUp": {"session": None, "userErrors": []}}
+    assert [email for email, _ in RecordingNotifier.sent] == ["new@example.com", "ann@example.com"]
+
+
+async def test_a_new_account_signs_in_once_its_link_set_the_password(auth_gql, db: AsyncSession) -> None:  # type: ignore[no-untyped-def]
+    await auth_gql(SIGN_UP, {"email": "New@Example.com", "password": PASSWORD, "name": "Neo"})
     user = await db.scalar(select(User).where(User.email == "New@Example.com"))
-    assert user is not None and user.role == "customer" and user.password_hash.startswith("$argon2id$")
+    assert user is not None and user.role == "customer" and user.name == "Neo"
+    # Until the address is proven, the account has no password: a login is refused like a wrong one,
+    # so an attacker cannot tell a new address from a taken one by signing in after signing up.
+    early = await auth_gql(LOGIN, {"email": "new@example.com", "password": PASSWORD})
+    assert early.data["login"]["userErrors"][0]["message"] == "Wrong email or password."
+
+    token = await _link_token("New@Example.com")
+    set_password = await auth_gql(RESET, {"token": token, "password": PASSWORD})
     login = await auth_gql(LOGIN, {"email": "new@example.com", "password": PASSWORD})
-    assert login.data["login"]["session"] is not None
+
+    assert set_password.data["resetPassword"] == {"ok": True, "userErrors": []}
+    assert login.data["login"]["session"]["role"] == "customer"
 
 
-async def test_sign_up_refuses_a_taken_email_and_a_weak_password(auth_gql, person: User) -> None:  # type: ignore[no-untyped-def]
-    taken = await auth_gql(SIGN_UP, {"email": "ANN@example.com", "password": PASSWORD})
+async def test_a_taken_email_changes_nothing_but_gets_its_owner_a_link(
+    auth_gql, person: User, db: AsyncSession
+) -> None:  # type: ignore[no-untyped-def]
+    before = await _users(db)
+
+    await auth_gql(SIGN_UP, {"email": "ann@example.com", "password": "an attacker's passphrase"})
+
+    assert await _users(db) == before
+    # The owner's password still works, the attacker's does not; the link is the owner's way back in.
+    own = await auth_gql(LOGIN, {"email": "ann@example.com", "password": PASSWORD})
+    attacker = await auth_gql(LOGIN, {"email": "ann@example.com", "password": "an attacker's passphrase"})
+    assert own.data["login"]["session"] is not None and attacker.data["login"]["session"] is None
+    assert await _link_token("ann@example.com")
+
+
+async def test_sign_ups_for_a_taken_email_send_one_link_while_it_is_valid(auth_gql, person: User) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        result = await auth_gql(SIGN_UP, {"email": "ann@example.com", "password": PASSWORD})
+        assert result.data["signUp"] == {"session": None, "userErrors": []}
+
+    assert len(RecordingNotifier.sent) == 1
+
+
+async def test_sign_up_refuses_a_malformed_email_and_a_weak_password(auth_gql) -> None:  # type: ignore[no-untyped-def]
     weak = await auth_gql(SIGN_UP, {"email": "not an email", "password": "short"})
 
-    assert taken.data["signUp"] == {"session": None, "userErrors": [{"field": "email", "code": "TAKEN"}]}
     assert weak.data["signUp"]["userErrors"] == [
         {"field": "email", "code": "INVALID"},
         {"field": "password", "code": "INVALID"},
     ]
+    assert RecordingNotifier.sent == []
 
 
 async def _reset_token(auth_gql) -> str:  # type: ignore[no-untyped-def]

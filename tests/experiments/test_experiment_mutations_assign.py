@@ -264,8 +264,8 @@ async def test_merchants_and_anonymous_callers_are_not_assigned(
     assert await _assignments(db) == 0
 
 
-@pytest.mark.parametrize("role", [Role.ADMIN, Role.MARKETER, Role.ANALYST])
-async def test_staff_assign_any_user_or_themselves(db: AsyncSession, gql, role: Role) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.MARKETER])
+async def test_admins_and_marketers_assign_any_user_or_themselves(db: AsyncSession, gql, role: Role) -> None:  # type: ignore[no-untyped-def]
     test, _ = await _running(db)
     staff, user = await f.make_user(db, role=role.value), await f.make_user(db)
     viewer = Viewer(role=role, user_id=staff.id)
@@ -277,6 +277,63 @@ async def test_staff_assign_any_user_or_themselves(db: AsyncSession, gql, role: 
 
     assert theirs.data["assignVariant"]["assignment"]["userId"] == gid("User", user.id)
     assert own.data["assignVariant"]["assignment"]["userId"] == gid("User", staff.id)
+
+
+@pytest.mark.parametrize("api_key", [False, True], ids=["analyst", "analyst API key"])
+async def test_analysts_neither_assign_nor_convert(db: AsyncSession, gql, api_key: bool) -> None:  # type: ignore[no-untyped-def]
+    test, user, target = await _assigned(db)
+    stranger = await f.make_user(db)
+    analyst = Viewer(
+        role=Role.ANALYST, user_id=None if api_key else (await f.make_user(db, role="analyst")).id
+    )
+
+    assigned = await gql(
+        ASSIGN, {"input": {"experimentKey": test.key, "userId": gid("User", stranger.id)}}, viewer=analyst
+    )
+    converted = await gql(CONVERT, {"input": {**target, "revenue": "1000000.00"}}, viewer=analyst)
+
+    for result in (assigned, converted):
+        assert result.errors[0].extensions["code"] == "FORBIDDEN"
+    assert assigned.data == {"assignVariant": None} and converted.data == {"recordConversion": None}
+    assert await _assignments(db) == 1
+    assert await db.scalar(select(func.sum(ExperimentAssignment.revenue))) == Decimal("0")
+
+
+async def test_a_users_conversions_and_revenue_are_theirs_admins_and_services_only(
+    db: AsyncSession, gql
+) -> None:  # type: ignore[no-untyped-def]
+    test, user, target = await _assigned(db)
+    await gql(CONVERT, {"input": {**target, "revenue": "12.50"}}, viewer=SERVICE)
+    marketer = Viewer(role=Role.MARKETER, user_id=(await f.make_user(db, role="marketer")).id)
+    viewers = {
+        "marketer": marketer,
+        "admin": Viewer(role=Role.ADMIN, user_id=(await f.make_user(db, role="admin")).id),
+        "service": SERVICE,
+        "the user": Viewer(role=Role.CUSTOMER, user_id=user.id),
+    }
+    seen = {}
+    for name, viewer in viewers.items():
+        # Assigning again answers the stored assignment, with its figures.
+        mine = viewer.role is Role.CUSTOMER
+        result = await gql(
+            ASSIGN, {"input": target if not mine else {"experimentKey": test.key}}, viewer=viewer
+        )
+        assignment = result.data["assignVariant"]["assignment"]
+        codes = {(e.path[-1], e.extensions["code"]) for e in result.errors or []}
+        seen[name] = (
+            assignment["variantKey"] is not None,
+            assignment["conversions"],
+            assignment["revenue"],
+            codes,
+        )
+
+    forbidden = {("conversions", "FORBIDDEN"), ("revenue", "FORBIDDEN")}
+    assert seen == {
+        "marketer": (True, None, None, forbidden),
+        "admin": (True, 1, "12.50", set()),
+        "service": (True, 1, "12.50", set()),
+        "the user": (True, 1, "12.50", set()),
+    }
 
 
 async def _assigned(db: AsyncSession) -> tuple[Experiment, User, dict]:
@@ -292,7 +349,7 @@ async def test_conversions_add_up(db: AsyncSession, gql) -> None:  # type: ignor
 
     first = await gql(CONVERT, {"input": {**target, "revenue": "12.50"}}, viewer=SERVICE)
     second = await gql(CONVERT, {"input": {**target, "revenue": "7.25"}}, viewer=SERVICE)
-    free = await gql(CONVERT, {"input": target}, viewer=Viewer(role=Role.ANALYST, user_id=None))
+    free = await gql(CONVERT, {"input": target}, viewer=Viewer(role=Role.ADMIN, user_id=None))
 
     assert first.data["recordConversion"]["assignment"]["conversions"] == 1
     assert second.data["recordConversion"]["assignment"]["revenue"] == "19.75"
@@ -320,7 +377,7 @@ async def test_a_retried_conversion_with_a_key_counts_once(db: AsyncSession, gql
 
 @pytest.mark.parametrize(
     ("revenue", "code"),
-    [("-0.01", "OUT_OF_RANGE"), ("10000000000.00", "OUT_OF_RANGE"), ("1.005", "INVALID"), ("NaN", "INVALID")],
+    [("-0.01", "OUT_OF_RANGE"), ("10000000000.00", "OUT_OF_RANGE"), ("1.005", "INVALID")],
 )
 async def test_revenue_must_be_cents_within_range(db: AsyncSession, gql, revenue: str, code: str) -> None:  # type: ignore[no-untyped-def]
     _, user, target = await _assigned(db)
@@ -332,6 +389,18 @@ async def test_revenue_must_be_cents_within_range(db: AsyncSession, gql, revenue
     row = await db.scalar(select(ExperimentAssignment).where(ExperimentAssignment.user_id == user.id))
     await db.refresh(row)
     assert row.conversions == 0
+
+
+async def test_a_revenue_that_is_not_a_finite_number_is_refused_at_the_boundary(
+    db: AsyncSession, gql
+) -> None:  # type: ignore[no-untyped-def]
+    _, _, target = await _assigned(db)
+
+    result = await gql(CONVERT, {"input": {**target, "revenue": "NaN"}}, viewer=SERVICE)
+
+    assert result.data is None
+    assert result.errors[0].extensions["code"] == "BAD_USER_INPUT"
+    assert await db.scalar(select(func.sum(ExperimentAssignment.conversions))) == 0
 
 
 async def test_a_total_beyond_numeric_12_2_is_refused(db: AsyncSession, gql) -> None:  # type: ignore[no-untyped-def]

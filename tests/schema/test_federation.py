@@ -1,12 +1,20 @@
-"""The federation entry point (`_entities`) applies the same type policy and visibility as node(id)."""
+"""The federation entry points: `_entities` applies the same type policy and visibility as node(id);
+`_service { sdl }` follows the introspection switch, and where introspection is off only a service API
+key gets it, and only with FEDERATION_SDL_ENABLED."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
+from core.settings import AppEnv, Settings
 from core.viewer import ANONYMOUS, Role, Viewer
+from schema import schema
 from tests.models import factories as f
+from tests.support import context
+
+SDL = "{ _service { sdl } }"
 
 ENTITIES = """
 query ($reps: [_Any!]!) { _entities(representations: $reps) { ... on Campaign { id name } } }
@@ -40,3 +48,49 @@ async def test_entities_hide_another_merchants_campaign(db: AsyncSession, gql) -
     result = await gql(ENTITIES, {"reps": [_rep(other.id)]}, viewer=viewer)
     assert result.errors is None
     assert result.data["_entities"] == [None]
+
+
+SERVICE_KEY = Viewer(role=Role.SERVICE, api_key_id=1)
+ADMIN = Viewer(role=Role.ADMIN, user_id=1)
+CUSTOMER = Viewer(role=Role.CUSTOMER, user_id=1)
+
+
+async def _sdl(db: AsyncSession, settings: Settings, viewer: Viewer, **overrides: object) -> object:
+    return await schema.execute(SDL, context_value=context(db, settings.model_copy(update=overrides), viewer))
+
+
+@pytest.mark.parametrize(
+    "viewer", [ANONYMOUS, CUSTOMER, ADMIN, SERVICE_KEY], ids=["anonymous", "customer", "admin", "service key"]
+)
+async def test_production_publishes_no_sdl_by_default(
+    db: AsyncSession, settings: Settings, viewer: Viewer
+) -> None:
+    result = await _sdl(db, settings, viewer, app_env=AppEnv.PRODUCTION)
+
+    assert result.data is None  # type: ignore[attr-defined]
+    assert [e.message for e in result.errors] == [  # type: ignore[attr-defined]
+        "GraphQL introspection has been disabled, but the requested query contained the field '_service'."
+    ]
+
+
+@pytest.mark.parametrize("viewer", [ANONYMOUS, CUSTOMER, ADMIN], ids=["anonymous", "customer", "admin"])
+async def test_with_the_federation_setting_only_a_service_key_gets_the_sdl(
+    db: AsyncSession, settings: Settings, viewer: Viewer
+) -> None:
+    enabled = {"app_env": AppEnv.PRODUCTION, "federation_sdl_enabled": True}
+
+    router = await _sdl(db, settings, SERVICE_KEY, **enabled)
+    other = await _sdl(db, settings, viewer, **enabled)
+
+    assert router.errors is None  # type: ignore[attr-defined]
+    assert "type Query" in router.data["_service"]["sdl"]  # type: ignore[attr-defined]
+    assert other.data is None  # type: ignore[attr-defined]
+
+
+async def test_where_introspection_is_on_the_sdl_is_too(db: AsyncSession, settings: Settings) -> None:
+    development = await _sdl(db, settings, ANONYMOUS, app_env=AppEnv.DEVELOPMENT)
+    switched_on = await _sdl(db, settings, ANONYMOUS, app_env=AppEnv.PRODUCTION, introspection=True)
+
+    for result in (development, switched_on):
+        assert result.errors is None  # type: ignore[attr-defined]
+        assert "type Query" in result.data["_service"]["sdl"]  # type: ignore[attr-defined]

@@ -8,21 +8,10 @@ their type, object results select `__typename`.
 from __future__ import annotations
 
 import pytest
-from graphql import (
-    GraphQLEnumType,
-    GraphQLField,
-    GraphQLInputObjectType,
-    GraphQLInputType,
-    GraphQLList,
-    GraphQLNonNull,
-    GraphQLScalarType,
-    get_named_type,
-    is_leaf_type,
-)
-from strawberry import relay
+from graphql import GraphQLField
 
 from core.viewer import Role, Viewer
-from schema import schema
+from tests.schema.calls import call, root_fields
 
 A, M, N, ME, C, S, ANON = (
     Role.ADMIN,
@@ -60,52 +49,14 @@ MATRIX: dict[str, set[Role]] = {
     "platformOverview": STAFF | {S},
     "auditLog": {A},
 }
-FEDERATION = {"_service", "_entities"}
 VIEWERS = {
     role: Viewer(role=role, user_id=None if role in (S, ANON) else 1, merchant_id=1 if role is ME else None)
     for role in Role
 }
 
 
-def _value(gql_type: GraphQLInputType) -> str:
-    if isinstance(gql_type, GraphQLNonNull):
-        return _value(gql_type.of_type)
-    if isinstance(gql_type, GraphQLList):
-        return f"[{_value(gql_type.of_type)}]"
-    if isinstance(gql_type, GraphQLEnumType):
-        return next(iter(gql_type.values))
-    if isinstance(gql_type, GraphQLInputObjectType):
-        required = [
-            f"{name}: {_value(f.type)}"
-            for name, f in gql_type.fields.items()
-            if isinstance(f.type, GraphQLNonNull)
-        ]
-        return "{" + ", ".join(required) + "}"
-    assert isinstance(gql_type, GraphQLScalarType)
-    return {
-        # a type every role may see, so node(id) itself is what is tested
-        "ID": f'"{relay.to_base64("MerchantCategory", 1)}"',
-        "String": '"x"',
-        "Int": "1",
-        "Float": "1.0",
-        "Boolean": "true",
-        "Date": '"2024-01-01"',
-        "DateTime": '"2024-01-01T00:00:00+00:00"',
-        "Decimal": '"1"',
-    }.get(gql_type.name, '"x"')
-
-
-def _call(name: str, field: GraphQLField) -> str:
-    args = [
-        f"{a}: {_value(arg.type)}" for a, arg in field.args.items() if isinstance(arg.type, GraphQLNonNull)
-    ]
-    arguments = f"({', '.join(args)})" if args else ""
-    selection = "" if is_leaf_type(get_named_type(field.type)) else " { __typename }"
-    return f"{{ {name}{arguments}{selection} }}"
-
-
 def _root_fields() -> dict[str, GraphQLField]:
-    return {n: f for n, f in schema._schema.query_type.fields.items() if n not in FEDERATION}
+    return root_fields("query")
 
 
 def test_the_matrix_names_every_root_field() -> None:
@@ -118,7 +69,7 @@ async def test_role_against_root_field(gql, field_name: str, role: Role) -> None
     field = _root_fields().get(field_name)
     if field is None:
         pytest.fail(f"root field {field_name} is missing from the schema")
-    result = await gql(_call(field_name, field), viewer=VIEWERS[role])
+    result = await gql(call("query", field_name, field), viewer=VIEWERS[role])
     codes = {e.extensions.get("code") for e in result.errors or []}
     assert "INTERNAL" not in codes, result.errors
     if role in MATRIX[field_name]:
