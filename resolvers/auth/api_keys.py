@@ -53,6 +53,8 @@ async def create_api_key(
         problems.add("merchant_id", "Only merchant keys belong to a merchant.")
     if merchant_id is not None and await session.get(Merchant, merchant_id) is None:
         problems.add("merchant_id", "No such merchant.", ProblemCode.NOT_FOUND)
+    if expires_at is not None and expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=dt.UTC)  # a time without offset is UTC, the API's convention
     if expires_at is not None and expires_at <= now:
         problems.add("expires_at", "Must be in the future.", ProblemCode.OUT_OF_RANGE)
     if problems:

@@ -153,6 +153,10 @@ async def transition_campaign(
     problems = Problems()
     if target in (S.SCHEDULED, S.RUNNING) and (campaign.starts_at is None or campaign.ends_at is None):
         problems.add("starts_at", "Set the start and end first.", ProblemCode.REQUIRED)
+    elif target is S.ARCHIVED and (campaign.starts_at is None or campaign.ends_at is None):
+        # Only a draft may lack its schedule (ck_campaigns_scheduled_unless_draft): one without is deleted.
+        message = "A draft without a schedule is deleted, not archived."
+        problems.add("id", message, ProblemCode.INVALID_TRANSITION)
     elif target is S.SCHEDULED and campaign.starts_at is not None and campaign.starts_at <= now:
         problems.add("starts_at", "A scheduled campaign must start in the future.", ProblemCode.OUT_OF_RANGE)
     elif target is S.RUNNING and campaign.ends_at is not None and campaign.ends_at <= now:

@@ -32,6 +32,8 @@ class CategoryFields:
 
 
 def _validate_category(values: dict[str, Any], problems: Problems, *, creating: bool) -> None:
+    if isinstance(values.get("color_code"), str) and not values["color_code"].strip():
+        values["color_code"] = None  # a blank colour is no colour: the column's CHECK takes no blank
     for name, limit in LENGTHS.items():
         if creating or name in values:
             problems.require_length(name, values.get(name), max_length=limit, required=name == "name")

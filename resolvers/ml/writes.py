@@ -96,7 +96,9 @@ async def upload_model_version(
         problems.require_range(score, getattr(data, score), low=0, high=1)
     problems.require_range("feature_count", data.feature_count, low=0, high=MAX_INT32)
     problems.require_range("training_samples", data.training_samples, low=0)
-    if data.training_date > now:
+    # A time without offset is UTC, the API's convention.
+    trained = data.training_date if data.training_date.tzinfo else data.training_date.replace(tzinfo=dt.UTC)
+    if trained > now:
         problems.add("training_date", "Training cannot finish in the future.", ProblemCode.OUT_OF_RANGE)
     if problems:
         return Outcome.refused(problems)

@@ -8,11 +8,11 @@ import strawberry
 from strawberry import relay
 
 from core.context import Ctx
-from core.errors import BadUserInput
 from core.policies import ADMINS
 from resolvers.admin import reads as audit_log
 from schema.admin.types import AuditLogEntry
 from schema.connections import Connection, page_request, paged
+from schema.nodes import filter_pk
 from schema.permissions import allow
 
 
@@ -31,14 +31,7 @@ class AuditLogFilterInput:
 
 
 def _actor_pk(gid: relay.GlobalID | None) -> int | None:
-    if gid is None:
-        return None
-    if gid.type_name != "User":
-        raise BadUserInput("Not a User id.", field="actorUserId")
-    try:
-        return int(gid.node_id)
-    except ValueError as exc:
-        raise BadUserInput("Not a User id.", field="actorUserId") from exc
+    return filter_pk(gid, "User", "actorUserId")
 
 
 @strawberry.type

@@ -126,7 +126,11 @@ class SessionMutation:
         return AuthPayload(session=AuthSession.from_pair(pair), user_errors=[])
 
     @strawberry.mutation(
-        description="Create a customer account and sign in.", permission_classes=[allow(EVERYONE)]
+        description=(
+            "Ask for a customer account: the address gets a link to set the password (resetPassword),"
+            " the same answer whether or not it has an account."
+        ),
+        permission_classes=[allow(EVERYONE)],
     )
     async def sign_up(self, info: Ctx, input: SignUpInput) -> AuthPayload | None:
         refuse_header_key(info)

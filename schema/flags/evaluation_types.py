@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry import relay
 from strawberry.scalars import JSON
 
-from core.errors import BadUserInput
 from core.policies import EVERYONE
 from models.flags import AppType as AppTypeEnum
 from resolvers.flags import evaluation as rules
+from schema.nodes import filter_pk
 from schema.permissions import type_policy
 
 AppType = strawberry.enum(AppTypeEnum, description="Which app is asking.")
@@ -48,15 +47,7 @@ class FlagContextInput:
 
 def context_user_pk(value: strawberry.ID | None) -> int | None:
     """The database id inside the context's User global id."""
-    if value is None:
-        return None
-    try:
-        gid = relay.GlobalID.from_id(value)
-        if gid.type_name != "User":
-            raise ValueError(gid.type_name)
-        return int(gid.node_id)
-    except ValueError as exc:
-        raise BadUserInput("Not a User id.", field="context.userId") from exc
+    return filter_pk(value, "User", "context.userId")
 
 
 @type_policy(EVERYONE)

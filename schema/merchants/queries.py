@@ -6,12 +6,11 @@ import strawberry
 from strawberry import relay
 
 from core.context import Ctx
-from core.errors import BadUserInput
 from core.policies import EVERYONE
 from resolvers.merchants import reads as merchant_resolvers
 from schema.connections import Connection, page_request, paged
 from schema.merchants.types import Merchant, MerchantCategory
-from schema.nodes import node_of
+from schema.nodes import filter_pk, node_of
 from schema.permissions import allow
 
 MerchantSortField = strawberry.enum(merchant_resolvers.MerchantSort, description="Orders of a merchant list.")
@@ -41,12 +40,7 @@ class MerchantFilterInput:
 
 
 def _category_pks(ids: list[relay.GlobalID] | None) -> list[int]:
-    pks = []
-    for gid in ids or []:
-        if gid.type_name != "MerchantCategory":
-            raise BadUserInput("Not a MerchantCategory id.", field="categoryId")
-        pks.append(int(gid.node_id))
-    return pks
+    return [pk for gid in ids or [] if (pk := filter_pk(gid, "MerchantCategory", "categoryId")) is not None]
 
 
 @strawberry.type

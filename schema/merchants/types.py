@@ -10,11 +10,10 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from core.context import Ctx
-from core.errors import BadUserInput
 from core.policies import EVERYONE, PARTNERSHIP_READERS
 from loaders.merchants import MerchantByIdLoader, MerchantCategoryByIdLoader, PartnershipByMerchantLoader
 from models import merchants as m
-from schema.nodes import LoadedNode
+from schema.nodes import LoadedNode, filter_pk
 from schema.permissions import allow, type_policy
 
 PartnershipType = strawberry.enum(m.PartnershipType, description="Tier of a merchant partnership.")
@@ -22,13 +21,9 @@ PartnershipType = strawberry.enum(m.PartnershipType, description="Tier of a merc
 
 def merchant_pk(global_id: str) -> int:
     """The database id inside a Merchant global id (for filters that take one)."""
-    try:
-        gid = relay.GlobalID.from_id(global_id)
-        if gid.type_name != "Merchant":
-            raise ValueError(gid.type_name)
-        return int(gid.node_id)
-    except ValueError as exc:
-        raise BadUserInput("Not a Merchant id.", field="merchantId") from exc
+    pk = filter_pk(global_id, "Merchant", "merchantId")
+    assert pk is not None  # given an id, filter_pk answers its pk or refuses it
+    return pk
 
 
 @type_policy(EVERYONE)

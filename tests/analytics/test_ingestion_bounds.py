@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.analytics import CampaignDailyMetrics, CampaignHourlyTrend, CampaignSegmentMetrics
@@ -54,16 +55,21 @@ async def test_a_campaign_day_full_of_revenue_does_not_sink_the_others_events(db
     assert len(await rows(db, CampaignDailyMetrics, other.id)) == 1
 
 
-async def test_a_segment_postgresql_cannot_store_is_refused_alone(db: AsyncSession, gql) -> None:  # type: ignore[no-untyped-def]
+async def test_a_segment_postgresql_cannot_store_is_refused_at_the_boundary(db: AsyncSession, gql) -> None:  # type: ignore[no-untyped-def]
+    # A NUL is refused before any resolver runs (the input boundary), so the request writes nothing.
     campaign = await live_campaign(db)
     events = [event(campaign.id), event(campaign.id, segment="new\x00users"), event(campaign.id, "CLICK")]
 
     result = await gql(RECORD, {"input": {"events": events}}, viewer=SERVICE)
 
-    assert result.errors is None, result.errors
-    payload = result.data["recordCampaignEvents"]
-    assert (payload["accepted"], payload["rejected"]) == (2, 1)
-    assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [("events.1.segment", "INVALID")]
+    assert result.data is None
+    assert {e.extensions["code"] for e in result.errors or []} == {"BAD_USER_INPUT"}
+    rows = await db.scalar(
+        select(func.count())
+        .select_from(CampaignDailyMetrics)
+        .where(CampaignDailyMetrics.campaign_id == campaign.id)
+    )
+    assert rows == 0
 
 
 async def test_the_largest_batches_for_long_enough_keep_every_counter_valid(db: AsyncSession, gql) -> None:  # type: ignore[no-untyped-def]

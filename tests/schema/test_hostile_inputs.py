@@ -73,30 +73,7 @@ CREDENTIALS = {"login", "signUp", "refreshToken", "requestPasswordReset", "reset
 
 # Failures whose fix lies outside this branch's files (each change is proposed with it), by what they
 # match. Each must still fail, so that an entry goes once its fix is in.
-KNOWN_ELSEWHERE: dict[str, Callable[[Target, Any], bool]] = {
-    # graphql-core's Int literal parse raises Python's ValueError (over 4,300 digits) inside validation,
-    # and ErrorCoding codes a validation error with an original exception as INTERNAL.
-    "schema/extensions/errors.py: a literal's ValueError in validation": _int_literal_beyond_python,
-    # Filter ids decoded with int() and no range check: they should use schema.nodes.filter_pk.
-    "schema/admin/queries.py, schema/merchants/types.py, schema/merchants/queries.py: filter ids": _at(
-        "auditLog(filter.actorUserId)", "campaigns(filter.merchantId)", "merchants(filter.categoryId.[])"
-    ),
-    # A time without UTC offset compared with an aware `now`.
-    "resolvers/auth/api_keys.py, resolvers/ml/writes.py: a time without offset": _at(
-        "createApiKey(input.expiresAt)", "uploadModelVersion(input.trainingDate)", when=_without_offset
-    ),
-    # DRAFT -> ARCHIVED is allowed, but a campaign other than a draft must have its schedule
-    # (ck_campaigns_scheduled_unless_draft): archiving an unscheduled draft is a check violation.
-    "resolvers/campaigns/writes.py: archiving an unscheduled draft": lambda target, value: (
-        target.field_name == "archiveCampaign"
-    ),
-    # check_pattern skips a blank colour code, which is then stored and violates the hex CHECK.
-    "resolvers/merchants/category_writes.py: a blank colour code": _at(
-        "createMerchantCategory(input.colorCode)",
-        "updateMerchantCategory(input.colorCode)",
-        when=lambda value: isinstance(value, str) and not value.strip(),
-    ),
-}
+KNOWN_ELSEWHERE: dict[str, Callable[[Target, Any], bool]] = {}
 
 
 @dataclass(frozen=True)
