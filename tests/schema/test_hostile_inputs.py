@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import dateutil.parser
 import httpx
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
@@ -33,7 +32,7 @@ from models.users import User
 from server import create_app
 from tests.models import factories as f
 from tests.schema.calls import policy_roles
-from tests.schema.hostile import Literal, Target, request, targets
+from tests.schema.hostile import Target, request, targets
 from tests.schema.hostile_values import corners, generated
 from tests.transport.client import serving
 
@@ -52,28 +51,9 @@ EXAMPLES = 2
 CONCURRENT = 6
 
 
-def _int_literal_beyond_python(target: Target, value: Any) -> bool:
-    return isinstance(value, Literal) and target.leaf.name in ("Int", "JSON") and len(value.text) > 4300
-
-
-def _without_offset(value: Any) -> bool:
-    try:
-        return isinstance(value, str) and dateutil.parser.isoparse(value).tzinfo is None
-    except (ValueError, OverflowError):
-        return False
-
-
-def _at(*labels: str, when: Callable[[Any], bool] = lambda value: True) -> Callable[[Target, Any], bool]:
-    return lambda target, value: target.label in labels and when(value)
-
-
 # Open to anyone and about the credentials given, not the caller; each attempt costs an argon2
 # verification (on purpose), so they are tried as the anonymous caller only.
 CREDENTIALS = {"login", "signUp", "refreshToken", "requestPasswordReset", "resetPassword"}
-
-# Failures whose fix lies outside this branch's files (each change is proposed with it), by what they
-# match. Each must still fail, so that an entry goes once its fix is in.
-KNOWN_ELSEWHERE: dict[str, Callable[[Target, Any], bool]] = {}
 
 
 @dataclass(frozen=True)
@@ -82,7 +62,6 @@ class Failure:
     caller: str
     value: str
     error: str
-    known: str | None
 
     def __str__(self) -> str:
         return f"{self.target} as {self.caller} with {self.value}: {self.error}"
@@ -160,10 +139,9 @@ class Prober:
 
     def _report(self, probe: Probe, caller: str, error: dict[str, Any]) -> None:
         target, value = probe
-        known = next((name for name, matches in KNOWN_ELSEWHERE.items() if matches(target, value)), None)
         code = (error.get("extensions") or {}).get("code")
         message = f"{code} {error.get('message', '')[:160]}"
-        self.failures.append(Failure(target.label, caller, repr(value)[:80], message, known))
+        self.failures.append(Failure(target.label, caller, repr(value)[:80], message))
 
     def _executing(self, batch: list[Probe], caller: str) -> list[Probe]:
         """Send the batch; the probes of it that execute. A value refused before execution stops the
@@ -273,10 +251,5 @@ def test_hostile_values_in_every_argument_never_reach_internal(
             _probe_field(field_targets, prober)
     elapsed = time.monotonic() - started
 
-    unknown = [f for f in prober.failures if f.known is None]
-    still_broken = {f.known for f in prober.failures if f.known is not None}
-    assert unknown == [], "\n".join(map(str, unknown[:60])) + f"\n({len(unknown)} in all, {elapsed:.0f} s)"
-    # Each known failure must still fail: once its fix is merged, its entry goes.
-    assert set(KNOWN_ELSEWHERE) == still_broken, (
-        f"fixed, remove from KNOWN_ELSEWHERE: {set(KNOWN_ELSEWHERE) - still_broken}"
-    )
+    failures = prober.failures
+    assert failures == [], "\n".join(map(str, failures[:60])) + f"\n({len(failures)} in all, {elapsed:.0f} s)"
