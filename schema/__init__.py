@@ -109,7 +109,8 @@ class ApiSchema(Schema):
         return None
 
 
-def build_schema() -> ApiSchema:
+def build_schema(*, execution_context_class: type = InputBoundary) -> ApiSchema:
+    """The schema; `execution_context_class` chooses the executor underneath (tests compare them)."""
     # Without the document cache (parse and validation, bounded by bytes: schema/extensions/caches.py),
     # validation is ~90% of Strawberry's per-request cost (ARCHITECTURE.md).
     # The limit extensions read the request's settings and add their rules before validation. Order
@@ -131,7 +132,7 @@ def build_schema() -> ApiSchema:
         extensions=extensions,
         # Input values are checked at the boundary: schema/scalars.py.
         scalar_overrides=SCALAR_OVERRIDES,
-        execution_context_class=InputBoundary,
+        execution_context_class=execution_context_class,
     )
 
 
