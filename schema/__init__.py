@@ -20,6 +20,7 @@ from schema.analytics.queries import AnalyticsQuery
 from schema.auth.mutations import AuthMutation
 from schema.campaigns.mutations import CampaignMutation
 from schema.campaigns.queries import CampaignQuery
+from schema.execution import PlannedExecution
 from schema.experiments.mutations import ExperimentMutation
 from schema.experiments.queries import ExperimentQuery
 from schema.extensions.documents import (
@@ -40,7 +41,7 @@ from schema.merchants.mutations import MerchantMutation
 from schema.merchants.queries import MerchantQuery
 from schema.ml.mutations import MlMutation
 from schema.permissions import allow
-from schema.scalars import SCALAR_OVERRIDES, InputBoundary
+from schema.scalars import SCALAR_OVERRIDES
 from schema.users.mutations import UserMutation
 from schema.users.queries import UserQuery
 
@@ -109,8 +110,9 @@ class ApiSchema(Schema):
         return None
 
 
-def build_schema(*, execution_context_class: type = InputBoundary) -> ApiSchema:
-    """The schema; `execution_context_class` chooses the executor underneath (tests compare them)."""
+def build_schema(*, execution_context_class: type = PlannedExecution) -> ApiSchema:
+    """The schema; `execution_context_class` chooses the executor underneath: the planned one
+    (schema/execution/), or `InputBoundary` for graphql-core's own (tests compare the two)."""
     # Without the document cache (parse and validation, bounded by bytes: schema/extensions/caches.py),
     # validation is ~90% of Strawberry's per-request cost (ARCHITECTURE.md).
     # The limit extensions read the request's settings and add their rules before validation. Order
@@ -130,7 +132,7 @@ def build_schema(*, execution_context_class: type = InputBoundary) -> ApiSchema:
         query=Query,
         mutation=Mutation,
         extensions=extensions,
-        # Input values are checked at the boundary: schema/scalars.py.
+        # Input values are checked at the boundary (schema/scalars.py), which PlannedExecution extends.
         scalar_overrides=SCALAR_OVERRIDES,
         execution_context_class=execution_context_class,
     )

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, TokenKind
 
 # What one token and its share of the syntax tree take in CPython (measured with tracemalloc:
 # 390-540 bytes a token for documents of 50 to 1,800 tokens), rounded up.
@@ -30,6 +30,9 @@ TOKEN_BYTES = 600
 # A validation result: its list and key; each error it holds (the nodes it points at are counted).
 VALIDATION_BYTES = 256
 ERROR_BYTES = 1024
+# A plan of the planned executor (schema/execution/plans.py), per field node of its document: the field's
+# plan, its shape and its list of nodes.
+PLAN_FIELD_BYTES = 700
 
 ParseKey = tuple[str, tuple[tuple[str, Any], ...]]
 
@@ -39,6 +42,8 @@ class _Entry:
     document: DocumentNode
     weight: int
     validations: dict[Hashable, list[GraphQLError]] = field(default_factory=dict)
+    # Plans of the planned executor, by operation name and skip/include values (schema/execution/).
+    plans: dict[Hashable, Any] = field(default_factory=dict)
 
 
 def document_weight(text: str, document: DocumentNode) -> int:
@@ -60,6 +65,9 @@ class DocumentCache:
         self.max_document_bytes = max_document_bytes
         self.held_bytes = 0
         self._entries: OrderedDict[ParseKey, _Entry] = OrderedDict()
+        # The key of each cached document, by the document's identity: the executor is given the
+        # document, not its text and parse options.
+        self._keys: dict[int, ParseKey] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -75,6 +83,7 @@ class DocumentCache:
         if _text_bytes(text, self.max_document_bytes) <= self.max_document_bytes:
             weight = document_weight(text, document)
             self._entries[key] = _Entry(document, weight)
+            self._keys[id(document)] = key
             self._grow(weight)
         return document
 
@@ -101,11 +110,41 @@ class DocumentCache:
             self._grow(added)
         return errors
 
+    def plans_of(self, document: DocumentNode) -> dict[Hashable, Any] | None:
+        """The plans kept with this very document (None when it is not in the cache)."""
+        key = self._keys.get(id(document))
+        entry = self._entries.get(key) if key is not None else None
+        if entry is None or entry.document is not document:
+            return None
+        return entry.plans
+
+    def keep_plan(self, document: DocumentNode, key: Hashable, plan: Any) -> None:
+        """Keep a plan with its document, weighed by the document's field nodes."""
+        plans = self.plans_of(document)
+        if plans is None:
+            return
+        plans[key] = plan
+        added = PLAN_FIELD_BYTES * _field_nodes(document)
+        self._entries[self._keys[id(document)]].weight += added
+        self._grow(added)
+
     def _grow(self, added: int) -> None:
         self.held_bytes += added
         while self.held_bytes > self.max_bytes and self._entries:
             _, evicted = self._entries.popitem(last=False)
+            self._keys.pop(id(evicted.document), None)
             self.held_bytes -= evicted.weight
+
+
+def _field_nodes(document: DocumentNode) -> int:
+    # Every field is a name token; a name token not followed by ":" ... is close enough: names of
+    # arguments, fragments and types count too, so the weight errs on the heavy side.
+    count = 0
+    token = document.loc.start_token if document.loc is not None else None
+    while token is not None:
+        count += token.kind is TokenKind.NAME
+        token = token.next
+    return count
 
 
 def _text_bytes(text: str, limit: int) -> int:

@@ -1,4 +1,5 @@
-"""How many SQL statements a response cost and how long they took, in `extensions` (when enabled)."""
+"""How many SQL statements a response cost and how long they took, and which executor answered
+(schema/execution/), in `extensions` (when enabled: development)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from strawberry.extensions import SchemaExtension
 
 from core import sqlstats
+from schema.execution import ANSWERED_BY
 
 
 class SqlStatistics(SchemaExtension):
@@ -18,10 +20,15 @@ class SqlStatistics(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context.context
         stats = sqlstats.start() if context.settings.sql_stats_enabled else None
+        ANSWERED_BY.set(None)
         yield
         self._stats = stats
 
     def get_results(self) -> dict[str, Any]:
         if self._stats is None:
             return {}
-        return {"sqlStatements": self._stats.statements, "sqlMs": self._stats.milliseconds}
+        results: dict[str, Any] = {"sqlStatements": self._stats.statements, "sqlMs": self._stats.milliseconds}
+        executor = ANSWERED_BY.get()
+        if executor is not None:
+            results["executor"] = executor
+        return results
