@@ -110,9 +110,10 @@ class ApiSchema(Schema):
         return None
 
 
-def build_schema(*, execution_context_class: type = PlannedExecution) -> ApiSchema:
-    """The schema; `execution_context_class` chooses the executor underneath: the planned one
-    (schema/execution/), or `InputBoundary` for graphql-core's own (tests compare the two)."""
+def build_schema() -> ApiSchema:
+    """The schema (buildable once per process: Strawberry's relay fields change as they are converted).
+    Under the planned executor (schema/execution/), `graphql_core_only()` runs an operation on
+    graphql-core's own, which is how tests compare the two."""
     # Without the document cache (parse and validation, bounded by bytes: schema/extensions/caches.py),
     # validation is ~90% of Strawberry's per-request cost (ARCHITECTURE.md).
     # The limit extensions read the request's settings and add their rules before validation. Order
@@ -134,7 +135,7 @@ def build_schema(*, execution_context_class: type = PlannedExecution) -> ApiSche
         extensions=extensions,
         # Input values are checked at the boundary (schema/scalars.py), which PlannedExecution extends.
         scalar_overrides=SCALAR_OVERRIDES,
-        execution_context_class=execution_context_class,
+        execution_context_class=PlannedExecution,
     )
 
 

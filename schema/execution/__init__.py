@@ -2,6 +2,6 @@
 Strawberry (whose execution context builds the `info` resolvers get) and graphql-core (which runs
 everything the planner leaves to it). See executor.py."""
 
-from schema.execution.executor import ANSWERED_BY, PlannedExecution
+from schema.execution.executor import ANSWERED_BY, PlannedExecution, graphql_core_only
 
-__all__ = ["ANSWERED_BY", "PlannedExecution"]
+__all__ = ["ANSWERED_BY", "PlannedExecution", "graphql_core_only"]

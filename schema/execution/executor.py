@@ -12,7 +12,8 @@ response's `extensions.executor` says which one answered.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -26,6 +27,21 @@ from schema.scalars import InputBoundary
 
 # Which executor answered the current operation ("planned" or "graphql-core"), for `extensions`.
 ANSWERED_BY: ContextVar[str | None] = ContextVar("answered_by", default=None)
+
+# Off: every operation runs on graphql-core (the reference the differential tests compare against; one
+# process can build the schema only once, so the switch is per execution, not per schema).
+PLANNING: ContextVar[bool] = ContextVar("planning", default=True)
+
+
+@contextmanager
+def graphql_core_only() -> Iterator[None]:
+    """Operations executed inside the block run on graphql-core's executor, not the planned one."""
+    token = PLANNING.set(False)
+    try:
+        yield
+    finally:
+        PLANNING.reset(token)
+
 
 # Root fields graphql-core answers: introspection and federation's entry points.
 UNPLANNED_ROOT_FIELDS = frozenset({"__schema", "__type", "_service", "_entities"})
@@ -61,7 +77,8 @@ class PlannedExecution(InputBoundary):
     def plannable(self) -> bool:
         manager = self.middleware_manager
         return (
-            self.operation.operation is OperationType.QUERY
+            PLANNING.get()
+            and self.operation.operation is OperationType.QUERY
             and self.abort_signal is None
             and not self.enable_early_execution
             and (manager is None or not manager.middlewares)
