@@ -135,6 +135,9 @@ class SelectionPlan:
 
     object_type: GraphQLObjectType
     fields: list[FieldPlan]
+    # Every field reads an attribute into a leaf (or is `__typename`): such an object is completed where
+    # it is met, in one loop, instead of waiting for the next level.
+    leaf_only: bool = False
 
 
 def field_plan(
@@ -165,8 +168,12 @@ def field_plan(
 def selection_plan(
     schema: Any, object_type: GraphQLObjectType, grouped: dict[str, list[FieldDetails]]
 ) -> SelectionPlan:
-    plans = [field_plan(schema, object_type, name, details) for name, details in grouped.items()]
-    return SelectionPlan(object_type, [p for p in plans if p is not None])
+    found = [field_plan(schema, object_type, name, details) for name, details in grouped.items()]
+    plans = [p for p in found if p is not None]
+    leaf_only = all(
+        p.typename is not None or (p.attribute is not None and p.shape.kind == "leaf") for p in plans
+    )
+    return SelectionPlan(object_type, plans, leaf_only)
 
 
 def child_plan(executor: Any, parent: FieldPlan, object_type: GraphQLObjectType) -> SelectionPlan:
