@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -14,13 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from strawberry.types import Info
 
-from core.database import limit_statement_time
+from core.database import begin_snapshot, unavailability
 from core.pool_shares import pool_shares
 from core.ratelimit import rate_limit_identity
 from core.settings import Settings
 from core.viewer import ANONYMOUS, Viewer
 
+log = logging.getLogger("swipesavvy")
+
 L = TypeVar("L")
+# Snapshots being ended in the background (a cancelled operation does not wait): held so they finish.
+_ENDING: set[asyncio.Future[None]] = set()
 
 
 @dataclass
@@ -45,30 +50,84 @@ class RequestContext:
     completed_keys: list[tuple[int, str | None]] = field(default_factory=list)
     # The HTTP response being built (headers can be added), when served over HTTP.
     response: Any = None
+    # Taken by every read (and by ending the snapshot): one statement at a time on one connection.
     _session_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # One instance per loader class, made on first use and dropped with the request, so cached rows
     # never outlive the request or reach another viewer.
     _loaders: dict[type, Any] = field(default_factory=dict)
+    # The operation's read snapshot while one is open, and what ends it (the session, the pool slot).
+    _snapshot: AsyncSession | None = None
+    _snapshot_exit: AsyncExitStack | None = None
+    # The operation has ended (close): no read may open a snapshot any more, nothing would end it.
+    _closed: bool = False
 
     @asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:
-        """A session for one read: its own pooled connection (concurrent batches never share one),
-        or the context's shared session, serialised.
+        """The session of the operation's reads, one read at a time (asyncpg runs one statement at a
+        time per connection: batches dispatched together take turns, still one statement each).
 
-        An own connection is one of the caller's share of the pool (core/pool_shares.py), and an
-        anonymous caller's reads run under the shorter anonymous statement timeout.
+        The first read opens the operation's snapshot: one pooled connection (one slot of the
+        caller's share of the pool, core/pool_shares.py) in one REPEATABLE READ READ ONLY
+        transaction, under the anonymous statement timeout when it applies. Every later read runs on
+        it, so a totalCount, its page and every nested batch see the same data, and a request never
+        holds two connections. It lasts until a write starts (`end_snapshot`) or the operation ends
+        (`close`, from schema/extensions/read_snapshot.py).
+
+        With `session` set (a mutation's payload, tests) every read runs on that session instead.
         """
-        if self.session is not None:
-            async with self._session_lock:
+        async with self._session_lock:
+            if self.session is not None:
                 yield self.session
-            return
+            else:
+                yield await self._snapshot_session()
+
+    async def _snapshot_session(self) -> AsyncSession:
+        if self._closed:
+            # A batch outliving its cancelled operation: a snapshot opened now would never be ended.
+            raise RuntimeError("The operation has ended; it reads no more.")
+        if self._snapshot is not None:
+            return self._snapshot
         if self.sessionmaker is None:
             raise RuntimeError("RequestContext has neither a session nor a sessionmaker")
-        async with self._pool_slot(), self.sessionmaker() as session:
-            timeout_ms = self._anonymous_timeout_ms()
-            if timeout_ms is not None:
-                await limit_statement_time(session, timeout_ms)
-            yield session
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(self._pool_slot())
+            session = await stack.enter_async_context(self.sessionmaker())
+            await begin_snapshot(session, timeout_ms=self._anonymous_timeout_ms())
+            self._snapshot_exit = stack.pop_all()
+        self._snapshot = session
+        return session
+
+    async def end_snapshot(self) -> None:
+        """End the read snapshot, if one is open: its transaction rolled back, its connection and pool
+        slot given back. A later read opens a fresh one (after a commit, one that sees it)."""
+        async with self._session_lock:
+            ending, self._snapshot, self._snapshot_exit = self._snapshot_exit, None, None
+            if ending is None:
+                return
+            try:
+                await ending.aclose()
+            except Exception as exc:  # noqa: BLE001 - nothing was written; SQLAlchemy dropped the connection
+                reason = unavailability(exc)
+                log.warning("ending a read snapshot failed: %s", reason or exc, exc_info=reason is None)
+
+    async def close(self) -> None:
+        """The operation has ended (answered, failed or cancelled): end its snapshot for good.
+
+        The ending runs in a task of its own, shielded, so a second cancellation cannot stop it half
+        way and strand the connection. An operation being cancelled does not wait for it: a batch
+        still running holds the lock until its statement ends (statement_timeout bounds that), and
+        then the connection goes back to the pool.
+        """
+        self._closed = True
+        if self._snapshot is None and not self._session_lock.locked():
+            return  # nothing open, nothing opening
+        ending = asyncio.ensure_future(self.end_snapshot())
+        _ENDING.add(ending)
+        ending.add_done_callback(_ENDING.discard)
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            return
+        await asyncio.shield(ending)
 
     @asynccontextmanager
     async def write_session(self) -> AsyncIterator[AsyncSession]:
@@ -79,6 +138,9 @@ class RequestContext:
             return
         if self.write_sessionmaker is None:
             raise RuntimeError("RequestContext has no write_sessionmaker")
+        # Never beside the read snapshot: one connection at a time, and reads after the write start
+        # a fresh snapshot that sees it.
+        await self.end_snapshot()
         async with self._pool_slot(), self.write_sessionmaker() as session, session.begin():
             yield session
 
@@ -106,8 +168,9 @@ class RequestContext:
     async def write_transaction(self) -> AsyncIterator[AsyncSession]:
         """One transaction for one mutation: committed when the block ends, rolled back on any error.
 
-        Afterwards reads go to the primary and loaders start empty, so the payload (and any later
-        mutation of the same request) sees what was written.
+        A read snapshot open before it is ended first (`write_session`). Afterwards reads open a fresh
+        snapshot on the primary and loaders start empty, so the payload (and any later mutation of the
+        same request) sees what was written.
         """
         async with self.write_session() as session:
             yield session
@@ -118,7 +181,15 @@ class RequestContext:
     def on_session(self, session: AsyncSession) -> RequestContext:
         """This request's context with every read on `session` and fresh loaders: a mutation's
         payload, read inside its transaction, sees what the transaction wrote."""
-        return dataclasses.replace(self, session=session, _loaders={}, _session_lock=asyncio.Lock())
+        return dataclasses.replace(
+            self,
+            session=session,
+            _loaders={},
+            _session_lock=asyncio.Lock(),
+            _snapshot=None,
+            _snapshot_exit=None,
+            _closed=False,
+        )
 
     @property
     def idempotency_scope(self) -> str:

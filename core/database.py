@@ -123,3 +123,21 @@ async def limit_statement_time(session: AsyncSession, timeout_ms: int) -> None:
     itself takes none).
     """
     await session.execute(text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": str(timeout_ms)})
+
+
+# An operation's reads run in one transaction (core/context.py): every statement sees the same data.
+# SQLAlchemy hands both options to asyncpg, which opens the transaction with one statement,
+# `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY` (a SET TRANSACTION after a plain BEGIN would be a
+# second round trip); the pool puts the connection's defaults back at check-in without a statement.
+READ_SNAPSHOT: dict[str, Any] = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+
+
+async def begin_snapshot(session: AsyncSession, *, timeout_ms: int | None) -> None:
+    """Start `session`'s read-only REPEATABLE READ transaction, under `timeout_ms` when given.
+
+    BEGIN goes out with the first statement (asyncpg starts transactions lazily); PostgreSQL takes the
+    snapshot at that first statement, so it is the same for every later statement of the session.
+    """
+    await session.connection(execution_options=READ_SNAPSHOT)
+    if timeout_ms is not None:
+        await limit_statement_time(session, timeout_ms)

@@ -1,16 +1,17 @@
 """How much of a worker's connection pool one caller may hold at once.
 
 22 anonymous requests, each holding a PostgreSQL backend for seconds, took the whole pool: a
-signed-in customer's trivial query then waited 8.8 s. Here every session a request opens first takes
-a slot of its caller (a user, an API key, or an anonymous caller's IP: the rate limit's identity),
-at most `per_caller` at once, and an anonymous caller also one of the `anonymous` slots all
-anonymous callers share; the pool's other connections stay free for the rest. A request that cannot
-get its slots within `wait_s` is refused with RATE_LIMITED.
+signed-in customer's trivial query then waited 8.8 s. Here the connection a request holds (its read
+snapshot or a write's transaction: one at a time, core/context.py) first takes a slot of its caller
+(a user, an API key, or an anonymous caller's IP: the rate limit's identity), at most `per_caller`
+at once, and an anonymous caller also one of the `anonymous` slots all anonymous callers share; the
+pool's other connections stay free for the rest. So `per_caller` is how many requests of one caller
+use the database at once. A request that cannot get its slots within `wait_s` is refused with
+RATE_LIMITED.
 
 One gate per caller exists only while the caller holds or waits for a slot, so the map is bounded
-by the requests in flight, not by how many callers were ever seen. A task already holding its
-caller's slot (a read inside another read) does not take a second one: waiting for itself could
-never end.
+by the requests in flight, not by how many callers were ever seen. A slot is not tied to a task: a
+read snapshot is opened by whichever batch reads first and closed when the operation ends.
 """
 
 from __future__ import annotations
@@ -19,14 +20,11 @@ import asyncio
 import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 
 from core.errors import ApiError, ErrorCode
 
 BUSY_RETRY_AFTER_S = 1
-# The identities whose slot the current task (and the tasks it starts) holds.
-_held: ContextVar[frozenset[str]] = ContextVar("pool_slots_held", default=frozenset())
 
 
 @dataclass(slots=True)
@@ -54,11 +52,8 @@ class PoolShares:
 
     @asynccontextmanager
     async def slot(self, identity: str, *, anonymous: bool) -> AsyncIterator[None]:
-        """Hold one of the caller's slots (and an anonymous one) while the block runs."""
-        held = _held.get()
-        if identity in held:
-            yield
-            return
+        """Hold one of the caller's slots (and an anonymous one) while the block runs; the block may be
+        left from another task than the one that entered it."""
         gate = self._gates.get(identity)
         if gate is None:
             gate = self._gates[identity] = _Gate(asyncio.Semaphore(self.per_caller))
@@ -67,11 +62,7 @@ class PoolShares:
             async with AsyncExitStack() as stack:
                 await self._take(stack, [gate.slots, self._anonymous] if anonymous else [gate.slots])
                 stack.enter_context(self._holding(gate, anonymous))
-                token = _held.set(held | {identity})
-                try:
-                    yield
-                finally:
-                    _held.reset(token)
+                yield
         finally:
             gate.users -= 1
             if gate.users == 0:

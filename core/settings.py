@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     port: int = 8000
     workers: int = Field(default=1, ge=1)
 
+    # The connection pool of each worker process (and, with DATABASE_READ_URL, a second one of the same
+    # size on the replica). A request holds one connection at a time, its read snapshot or a write's
+    # transaction, so a worker uses as many at once as it runs requests at once: with C clients
+    # spread over WORKERS, DB_POOL_SIZE >= ceil(C / WORKERS) opens no connection once warm. Past it,
+    # up to DB_MAX_OVERFLOW more are opened for the request and closed after it (a new backend each),
+    # then requests wait up to DB_POOL_TIMEOUT_S. PostgreSQL's max_connections must cover
+    # WORKERS x (DB_POOL_SIZE + DB_MAX_OVERFLOW) on each server, plus migrations and administrators.
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_s: float = Field(default=10.0, gt=0)
@@ -136,10 +143,13 @@ class Settings(BaseSettings):
     # Bounded work per request (issue 9): what one caller may make a worker do or hold.
     # A document that fails parsing or validation still costs this much of the caller's budget.
     rate_limit_failed_document_cost: int = Field(default=50, ge=0)
-    # Statement timeout of anonymous callers' reads (SET LOCAL in each read transaction); 0: the pool's.
+    # Statement timeout of anonymous callers' reads (SET LOCAL, once in each operation's read snapshot);
+    # 0: the pool's.
     db_anonymous_statement_timeout_ms: int = Field(default=3_000, ge=0)
     # Pooled connections one caller (a user, an API key, an anonymous IP) may hold at once, per worker,
-    # and all anonymous callers together; a caller waits at most db_connection_wait_s for one.
+    # and all anonymous callers together; a caller waits at most db_connection_wait_s for one. A request
+    # holds one connection, so these count a caller's requests using the database at once; kept below
+    # DB_POOL_SIZE, they leave the rest of the pool to other callers.
     db_connections_per_caller: int = Field(default=4, ge=1)
     db_connections_anonymous: int = Field(default=8, ge=1)
     db_connection_wait_s: float = Field(default=5.0, ge=0)

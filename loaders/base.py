@@ -27,7 +27,8 @@ class Loader(DataLoader[K, V], Generic[K, V]):
         return self.context.viewer
 
     async def batch_load_fn(self, keys: Sequence[K]) -> list[V]:  # type: ignore[override]
-        # Batches of different loaders run as concurrent tasks: each gets its own pooled connection.
+        # Batches of different loaders run as concurrent tasks: they take turns on the operation's one
+        # read snapshot (one connection, one transaction), each still one statement.
         async with self.context.read_session() as session:
             return await self.load_batch(session, list(keys))
 

@@ -33,6 +33,7 @@ from schema.extensions.documents import (
 from schema.extensions.errors import ErrorCoding
 from schema.extensions.idempotency import IdempotentReplay
 from schema.extensions.rate_limit import CostAndRateLimit
+from schema.extensions.read_snapshot import ReadSnapshot
 from schema.extensions.sql_stats import SqlStatistics
 from schema.flags.mutations import FlagMutation
 from schema.flags.queries import FlagQuery
@@ -119,6 +120,7 @@ def build_schema() -> ApiSchema:
     # The limit extensions read the request's settings and add their rules before validation. Order
     # matters after that: hooks enter in list order and exit in reverse (schema/extensions/__init__.py).
     extensions: list[Any] = [
+        ReadSnapshot,
         TokenLimit,
         CachedParser,
         DocumentLimits,

@@ -147,8 +147,11 @@ async def test_the_timeout_is_set_in_the_read_transaction_only(pooled: Any, sett
         context = RequestContext(
             request=None, settings=short, sessionmaker=pooled.sessionmaker, redis=None, viewer=viewer
         )
-        async with context.read_session() as session:
-            return str((await session.execute(text("SHOW statement_timeout"))).scalar_one())
+        try:
+            async with context.read_session() as session:
+                return str((await session.execute(text("SHOW statement_timeout"))).scalar_one())
+        finally:
+            await context.close()  # what the end of an operation does (schema/extensions/read_snapshot.py)
 
     assert await timeout_of(ANONYMOUS) == "300ms"
     assert await timeout_of(CUSTOMER) == "10s"
