@@ -19,6 +19,7 @@ from core import migrate, sqlstats
 from core.commands import cmd_create_db_roles, cmd_migrate, describe_services, run_job, services
 from core.database import create_engine, create_sessionmaker
 from core.logging import configure_logging, install_redaction
+from core.memory import settle_heap
 from core.redis import create_redis
 from core.settings import Settings, get_settings
 from core.state import AppState
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         for instrumented in {engine, read_engine}:
             sqlstats.instrument(instrumented.sync_engine)
         redis = create_redis(settings.redis_url or "")
+        settle_heap()
         try:
             yield AppState(
                 engine=engine,
