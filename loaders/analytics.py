@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Date, DateTime, Select, cast, func, select
+from sqlalchemy import Date, DateTime, Row, Select, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.policies import SEES_EVERY_CAMPAIGN
@@ -22,6 +22,12 @@ from models.campaigns import Campaign
 
 RangeKey = tuple[int, dt.date, dt.date]  # (campaign id, first day, last day), days inclusive, UTC
 CENT = Decimal("0.01")
+# What MetricDay reads of a daily row (campaign_id groups them): never the table's full width.
+METRIC_DAY_COLUMNS = (
+    CampaignDailyMetrics.id, CampaignDailyMetrics.campaign_id, CampaignDailyMetrics.date,
+    CampaignDailyMetrics.impressions, CampaignDailyMetrics.clicks, CampaignDailyMetrics.conversions,
+    CampaignDailyMetrics.revenue, CampaignDailyMetrics.spend,
+)  # fmt: skip
 
 
 class Granularity(StrEnum):
@@ -111,29 +117,24 @@ def _by_range(keys: list[RangeKey]) -> dict[tuple[dt.date, dt.date], list[int]]:
     return ranges
 
 
-class DailyMetricsByIdLoader(Loader[int, CampaignDailyMetrics | None]):
+class DailyMetricsByIdLoader(Loader[int, Row | None]):
     """One daily row by its id, if the viewer may see its campaign."""
 
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[CampaignDailyMetrics | None]:
-        query = select(CampaignDailyMetrics).where(CampaignDailyMetrics.id.in_(keys))
-        rows = await session.scalars(visible_metrics(query, self.viewer, CampaignDailyMetrics.campaign_id))
+    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+        query = select(*METRIC_DAY_COLUMNS).where(CampaignDailyMetrics.id.in_(keys))
+        rows = await session.execute(visible_metrics(query, self.viewer, CampaignDailyMetrics.campaign_id))
         return one_per_key(keys, rows, lambda r: r.id)
 
 
-class DailyMetricsByCampaignLoader(Loader[RangeKey, list[CampaignDailyMetrics]]):
+class DailyMetricsByCampaignLoader(Loader[RangeKey, list[Row]]):
     # uq_campaign_analytics_daily_campaign_id_date serves (campaign_id = ANY, date BETWEEN).
-    async def load_batch(
-        self, session: AsyncSession, keys: list[RangeKey]
-    ) -> list[list[CampaignDailyMetrics]]:
-        found: dict[RangeKey, list[CampaignDailyMetrics]] = defaultdict(list)
+    async def load_batch(self, session: AsyncSession, keys: list[RangeKey]) -> list[list[Row]]:
+        d = CampaignDailyMetrics
+        found: dict[RangeKey, list[Row]] = defaultdict(list)
         for (start, end), ids in _by_range(keys).items():
-            query = select(CampaignDailyMetrics).where(
-                CampaignDailyMetrics.campaign_id.in_(ids), CampaignDailyMetrics.date.between(start, end)
-            )
-            query = visible_metrics(query, self.viewer, CampaignDailyMetrics.campaign_id).order_by(
-                CampaignDailyMetrics.date
-            )
-            for row in await session.scalars(query):
+            query = select(*METRIC_DAY_COLUMNS).where(d.campaign_id.in_(ids), d.date.between(start, end))
+            query = visible_metrics(query, self.viewer, d.campaign_id).order_by(d.date)
+            for row in await session.execute(query):
                 found[(row.campaign_id, start, end)].append(row)
         return [found.get(key, []) for key in keys]
 

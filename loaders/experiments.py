@@ -8,13 +8,33 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, false, func, select, true
+from sqlalchemy import ColumnElement, Row, false, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.policies import EXPERIMENT_READERS
 from core.viewer import Role, Viewer
 from loaders.base import Loader, many_per_key, one_per_key
 from models.experiments import Experiment, ExperimentAssignment, ExperimentResult, ExperimentVariant
+
+# What the GraphQL types and the results' analysis read of a row; test_id groups variants and snapshots.
+EXPERIMENT_COLUMNS = (
+    Experiment.id, Experiment.key, Experiment.name, Experiment.description, Experiment.hypothesis,
+    Experiment.status, Experiment.starts_at, Experiment.ends_at, Experiment.confidence_level,
+    Experiment.min_statistical_power, Experiment.baseline_rate, Experiment.minimum_detectable_effect,
+    Experiment.sample_size, Experiment.created_at, Experiment.updated_at, Experiment.campaign_id,
+)  # fmt: skip
+VARIANT_COLUMNS = (
+    ExperimentVariant.id, ExperimentVariant.test_id, ExperimentVariant.key, ExperimentVariant.name,
+    ExperimentVariant.is_control, ExperimentVariant.weight,
+)  # fmt: skip
+SNAPSHOT_COLUMNS = (
+    ExperimentResult.test_id, ExperimentResult.variant_id, ExperimentResult.computed_at,
+    ExperimentResult.users_count, ExperimentResult.converted_users, ExperimentResult.conversions,
+    ExperimentResult.conversion_rate, ExperimentResult.revenue, ExperimentResult.revenue_per_user,
+    ExperimentResult.uplift, ExperimentResult.ci_lower, ExperimentResult.ci_upper, ExperimentResult.p_value,
+    ExperimentResult.p_value_adjusted, ExperimentResult.revenue_p_value, ExperimentResult.srm_p_value,
+    ExperimentResult.sample_size_required, ExperimentResult.is_significant, ExperimentResult.winner,
+)  # fmt: skip
 
 
 def experiments_visible_to(viewer: Viewer) -> ColumnElement[bool]:
@@ -52,32 +72,34 @@ class AssignmentView:
     assigned_at: dt.datetime
 
 
-class ExperimentByIdLoader(Loader[int, Experiment | None]):
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Experiment | None]:
-        query = select(Experiment).where(Experiment.id.in_(keys), experiments_visible_to(self.viewer))
-        return one_per_key(keys, await session.scalars(query), lambda r: r.id)
+class ExperimentByIdLoader(Loader[int, Row | None]):
+    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+        query = select(*EXPERIMENT_COLUMNS).where(
+            Experiment.id.in_(keys), experiments_visible_to(self.viewer)
+        )
+        return one_per_key(keys, await session.execute(query), lambda r: r.id)
 
 
-class ExperimentsByCampaignLoader(Loader[int, list[Experiment]]):
+class ExperimentsByCampaignLoader(Loader[int, list[Row]]):
     # ix_ab_tests_campaign_id
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[list[Experiment]]:
+    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[list[Row]]:
         query = (
-            select(Experiment)
+            select(*EXPERIMENT_COLUMNS)
             .where(Experiment.campaign_id.in_(keys), experiments_visible_to(self.viewer))
             .order_by(Experiment.id)
         )
-        return many_per_key(keys, await session.scalars(query), lambda r: r.campaign_id)
+        return many_per_key(keys, await session.execute(query), lambda r: r.campaign_id)
 
 
-class VariantsByExperimentLoader(Loader[int, list[ExperimentVariant]]):
+class VariantsByExperimentLoader(Loader[int, list[Row]]):
     # uq_ab_test_variants_test_id_key leads with test_id; control first, then by key.
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[list[ExperimentVariant]]:
+    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[list[Row]]:
         query = (
-            select(ExperimentVariant)
+            select(*VARIANT_COLUMNS)
             .where(ExperimentVariant.test_id.in_(keys))
             .order_by(ExperimentVariant.is_control.desc(), ExperimentVariant.key)
         )
-        return many_per_key(keys, await session.scalars(query), lambda r: r.test_id)
+        return many_per_key(keys, await session.execute(query), lambda r: r.test_id)
 
 
 class AssignedUsersByExperimentLoader(Loader[int, dict[int, int]]):
@@ -130,11 +152,11 @@ class VariantTotalsByExperimentLoader(Loader[int, dict[int, VariantTotals]]):
         return [totals.get(k, {}) for k in keys]
 
 
-class ResultSnapshotsByExperimentLoader(Loader[int, list[ExperimentResult]]):
+class ResultSnapshotsByExperimentLoader(Loader[int, list[Row]]):
     # uq_ab_test_results_test_id_variant_id leads with test_id.
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[list[ExperimentResult]]:
-        query = select(ExperimentResult).where(ExperimentResult.test_id.in_(keys))
-        return many_per_key(keys, await session.scalars(query), lambda r: r.test_id)
+    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[list[Row]]:
+        query = select(*SNAPSHOT_COLUMNS).where(ExperimentResult.test_id.in_(keys))
+        return many_per_key(keys, await session.execute(query), lambda r: r.test_id)
 
 
 class AssignmentsByUserLoader(Loader[int, list[AssignmentView]]):

@@ -10,9 +10,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, literal, select, true, tuple_
+from sqlalchemy import ColumnElement, Row, false, func, literal, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from core.policies import FLAG_AUDIT_READERS, FLAG_READERS
 from core.viewer import Viewer
@@ -23,6 +22,28 @@ from models.flags import FeatureFlag, FlagAuditEntry, FlagDailyAnalytics, FlagRo
 
 UsageKey = tuple[int, dt.date, dt.date]  # (flag id, first day, last day), days inclusive, UTC
 Cursor = tuple[dt.datetime, int]  # (created_at, id) of an audit entry
+
+# What the GraphQL types and evaluation read of a row; flag_id groups rollouts, entries and days.
+FLAG_COLUMNS = (
+    FeatureFlag.id, FeatureFlag.key, FeatureFlag.name, FeatureFlag.description, FeatureFlag.category,
+    FeatureFlag.type, FeatureFlag.enabled, FeatureFlag.rollout_percentage, FeatureFlag.created_at,
+    FeatureFlag.updated_at,
+)  # fmt: skip
+ROLLOUT_COLUMNS = (
+    FlagRollout.flag_id, FlagRollout.user_segment, FlagRollout.variant_key, FlagRollout.variant_value,
+    FlagRollout.weight, FlagRollout.active,
+)  # fmt: skip
+AUDIT_ENTRY_COLUMNS = (
+    FlagAuditEntry.id, FlagAuditEntry.flag_id, FlagAuditEntry.flag_key, FlagAuditEntry.action,
+    FlagAuditEntry.old_value, FlagAuditEntry.new_value, FlagAuditEntry.changed_by,
+    FlagAuditEntry.change_reason, FlagAuditEntry.ip_address, FlagAuditEntry.request_id,
+    FlagAuditEntry.created_at,
+)  # fmt: skip
+USAGE_DAY_COLUMNS = (
+    FlagDailyAnalytics.flag_id, FlagDailyAnalytics.date, FlagDailyAnalytics.total_users,
+    FlagDailyAnalytics.total_checks, FlagDailyAnalytics.enabled_count, FlagDailyAnalytics.disabled_count,
+    FlagDailyAnalytics.error_count, FlagDailyAnalytics.cache_hits, FlagDailyAnalytics.response_time_ms_total,
+)  # fmt: skip
 
 
 def flags_visible_to(viewer: Viewer) -> ColumnElement[bool]:
@@ -35,28 +56,28 @@ def audit_visible_to(viewer: Viewer) -> ColumnElement[bool]:
     return true() if viewer.role in FLAG_AUDIT_READERS else false()
 
 
-class FeatureFlagByIdLoader(Loader[int, FeatureFlag | None]):
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[FeatureFlag | None]:
-        query = select(FeatureFlag).where(FeatureFlag.id.in_(keys), flags_visible_to(self.viewer))
-        return one_per_key(keys, await session.scalars(query), lambda r: r.id)
+class FeatureFlagByIdLoader(Loader[int, Row | None]):
+    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+        query = select(*FLAG_COLUMNS).where(FeatureFlag.id.in_(keys), flags_visible_to(self.viewer))
+        return one_per_key(keys, await session.execute(query), lambda r: r.id)
 
 
-class FlagAuditEntryByIdLoader(Loader[int, FlagAuditEntry | None]):
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[FlagAuditEntry | None]:
-        query = select(FlagAuditEntry).where(FlagAuditEntry.id.in_(keys), audit_visible_to(self.viewer))
-        return one_per_key(keys, await session.scalars(query), lambda r: r.id)
+class FlagAuditEntryByIdLoader(Loader[int, Row | None]):
+    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+        query = select(*AUDIT_ENTRY_COLUMNS).where(FlagAuditEntry.id.in_(keys), audit_visible_to(self.viewer))
+        return one_per_key(keys, await session.execute(query), lambda r: r.id)
 
 
-class RolloutsByFlagLoader(Loader[int, list[FlagRollout]]):
+class RolloutsByFlagLoader(Loader[int, list[Row]]):
     """Every rollout row of a flag, active or not, in creation order (the order variants hash in).
 
     No row visibility: evaluation reads them for every viewer, and the rollouts field is staff-only.
     """
 
     # uq_feature_flag_rollouts_flag_id_variant_key_user_segment leads with flag_id.
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[list[FlagRollout]]:
-        query = select(FlagRollout).where(FlagRollout.flag_id.in_(keys)).order_by(FlagRollout.id)
-        return many_per_key(keys, await session.scalars(query), lambda r: r.flag_id)
+    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[list[Row]]:
+        query = select(*ROLLOUT_COLUMNS).where(FlagRollout.flag_id.in_(keys)).order_by(FlagRollout.id)
+        return many_per_key(keys, await session.execute(query), lambda r: r.flag_id)
 
 
 class AuditCountByFlagLoader(Loader[int, int]):
@@ -87,7 +108,7 @@ class AuditWindow:
 AuditKey = tuple[int, AuditWindow]
 
 
-class AuditEntriesByFlagLoader(Loader[AuditKey, list[FlagAuditEntry]]):
+class AuditEntriesByFlagLoader(Loader[AuditKey, list[Row]]):
     """Up to size + 1 audit entries of each flag beyond the window's cursors, in fetch order
     (newest first, or oldest first when paging backwards); the extra row tells a next page exists.
 
@@ -97,13 +118,13 @@ class AuditEntriesByFlagLoader(Loader[AuditKey, list[FlagAuditEntry]]):
     entry of every flag before keeping the first ones.)
     """
 
-    async def load_batch(self, session: AsyncSession, keys: list[AuditKey]) -> list[list[FlagAuditEntry]]:
+    async def load_batch(self, session: AsyncSession, keys: list[AuditKey]) -> list[list[Row]]:
         by_window: dict[AuditWindow, list[int]] = defaultdict(list)
         for flag_id, window in keys:
             by_window[window].append(flag_id)
-        found: dict[AuditKey, list[FlagAuditEntry]] = defaultdict(list)
+        found: dict[AuditKey, list[Row]] = defaultdict(list)
         for window, flag_ids in by_window.items():
-            for row in await session.scalars(self._statement(window, flag_ids)):
+            for row in await session.execute(self._statement(window, flag_ids)):
                 found[(row.flag_id, window)].append(row)
         return [found.get(key, []) for key in keys]
 
@@ -118,15 +139,21 @@ class AuditEntriesByFlagLoader(Loader[AuditKey, list[FlagAuditEntry]]):
         if window.before is not None:
             conditions += [a.created_at >= window.before[0], position > _position(window.before)]
         order = (a.created_at.asc(), a.id.asc()) if window.backwards else (a.created_at.desc(), a.id.desc())
-        page = select(a).where(*conditions).order_by(*order).limit(window.size + 1).lateral("page")
-        entry = aliased(FlagAuditEntry, page)
+        page = (
+            select(*AUDIT_ENTRY_COLUMNS)
+            .where(*conditions)
+            .order_by(*order)
+            .limit(window.size + 1)
+            .lateral("page")
+        )
+        entry = page.c
         entry_order = (
             (entry.created_at.asc(), entry.id.asc())
             if window.backwards
             else (entry.created_at.desc(), entry.id.desc())
         )
         return (
-            select(entry)
+            select(*page.c)
             .select_from(FeatureFlag)
             .join(page, true())
             .where(FeatureFlag.id.in_(flag_ids), audit_visible_to(self.viewer))
@@ -166,18 +193,18 @@ def _by_range(keys: list[UsageKey]) -> dict[tuple[dt.date, dt.date], list[int]]:
     return ranges
 
 
-class DailyUsageByFlagLoader(Loader[UsageKey, list[FlagDailyAnalytics]]):
+class DailyUsageByFlagLoader(Loader[UsageKey, list[Row]]):
     # uq_feature_flag_analytics_flag_id_date serves (flag_id = ANY, date BETWEEN).
-    async def load_batch(self, session: AsyncSession, keys: list[UsageKey]) -> list[list[FlagDailyAnalytics]]:
+    async def load_batch(self, session: AsyncSession, keys: list[UsageKey]) -> list[list[Row]]:
         d = FlagDailyAnalytics
-        found: dict[UsageKey, list[FlagDailyAnalytics]] = defaultdict(list)
+        found: dict[UsageKey, list[Row]] = defaultdict(list)
         for (start, end), ids in _by_range(keys).items():
             query = (
-                select(d)
+                select(*USAGE_DAY_COLUMNS)
                 .where(d.flag_id.in_(ids), d.date.between(start, end), flags_visible_to(self.viewer))
                 .order_by(d.date)
             )
-            for row in await session.scalars(query):
+            for row in await session.execute(query):
                 found[(row.flag_id, start, end)].append(row)
         return [found.get(key, []) for key in keys]
 

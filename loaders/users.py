@@ -13,19 +13,45 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, false, func, select, true, tuple_
+from sqlalchemy import ColumnElement, Row, Select, false, func, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.orm import InstrumentedAttribute
 
 from core.policies import SEES_EVERY_USER
 from core.viewer import Viewer
 from loaders.base import Loader, many_per_key, one_per_key
+from loaders.merchants import MERCHANT_COLUMNS
 from loaders.visibility import users_visible_to
 from models.merchants import Merchant
 from models.ml import UserMerchantAffinity, UserOptimalSendTime
 from models.users import Account, RewardEntry, Transaction, User
 
 G = TypeVar("G", bound=Hashable)
+
+# What the GraphQL types (and the replays of resolvers/users) read of a row; user_id groups by user.
+USER_COLUMNS = (
+    User.id, User.name, User.email, User.phone, User.role, User.loyalty_tier, User.reward_points,
+    User.created_at, User.last_login_at, User.deleted_at,
+)  # fmt: skip
+ACCOUNT_COLUMNS = (
+    Account.id, Account.user_id, Account.kind, Account.institution, Account.last_four, Account.balance,
+    Account.currency, Account.status, Account.created_at,
+)  # fmt: skip
+TRANSACTION_COLUMNS = (
+    Transaction.id, Transaction.user_id, Transaction.account_id, Transaction.merchant_id,
+    Transaction.campaign_id, Transaction.amount, Transaction.currency, Transaction.category,
+    Transaction.status, Transaction.occurred_at,
+)  # fmt: skip
+REWARD_ENTRY_COLUMNS = (
+    RewardEntry.id, RewardEntry.user_id, RewardEntry.kind, RewardEntry.points, RewardEntry.description,
+    RewardEntry.created_at,
+)  # fmt: skip
+SEND_TIME_COLUMNS = (
+    UserOptimalSendTime.user_id, UserOptimalSendTime.optimal_hour, UserOptimalSendTime.optimal_day_of_week,
+    UserOptimalSendTime.confidence_score, UserOptimalSendTime.open_rate_morning,
+    UserOptimalSendTime.open_rate_afternoon, UserOptimalSendTime.open_rate_evening,
+    UserOptimalSendTime.engagement_score, UserOptimalSendTime.last_calculated_at,
+)  # fmt: skip
 
 
 def user_rows_visible_to(viewer: Viewer, user_id_column: Any) -> ColumnElement[bool]:
@@ -89,7 +115,7 @@ def _groups(keys: Sequence[tuple[Any, ...]]) -> dict[Any, list[int]]:
 
 def _page_query(
     viewer: Viewer,
-    model: type[Transaction] | type[RewardEntry],
+    columns: tuple[InstrumentedAttribute[Any], ...],
     sort: InstrumentedAttribute[dt.datetime],
     user_ids: list[int],
     window: Window,
@@ -97,8 +123,9 @@ def _page_query(
 ) -> Select[Any]:
     """Each user's window in one statement: a LATERAL subquery per user stops after size + 1 rows
     on the (user_id, sort, id) index instead of ranking the user's whole history."""
+    model: Any = sort.class_  # the table of the sort column: transactions or the rewards ledger
     users = select(User.id).where(User.id.in_(user_ids), users_visible_to(viewer)).subquery("u")
-    inner = select(model).where(model.user_id == users.c.id, *conditions)
+    inner = select(*columns).where(model.user_id == users.c.id, *conditions)
     position = tuple_(sort, model.id)
     if window.after is not None:
         inner = inner.where(position < tuple_(*window.after))
@@ -110,65 +137,67 @@ def _page_query(
         .limit(window.size + 1)
         .lateral("page")
     )
-    row = aliased(model, page)
-    row_sort = getattr(row, sort.key)
+    row = page.c
     return (
-        select(row)
+        select(*row)
         .select_from(users)
         .join(page, true())
-        .order_by(row.user_id, getattr(row_sort, direction)(), getattr(row.id, direction)())
+        .order_by(row.user_id, getattr(row[sort.key], direction)(), getattr(row.id, direction)())
     )
 
 
-class UserByIdLoader(Loader[int, User | None]):
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[User | None]:
-        query = select(User).where(User.id.in_(keys), users_visible_to(self.viewer))
-        return one_per_key(keys, await session.scalars(query), lambda r: r.id)
+class UserByIdLoader(Loader[int, Row | None]):
+    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+        query = select(*USER_COLUMNS).where(User.id.in_(keys), users_visible_to(self.viewer))
+        return one_per_key(keys, await session.execute(query), lambda r: r.id)
 
 
-class AccountByIdLoader(Loader[int, Account | None]):
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Account | None]:
-        query = select(Account).where(
+class AccountByIdLoader(Loader[int, Row | None]):
+    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+        query = select(*ACCOUNT_COLUMNS).where(
             Account.id.in_(keys), user_rows_visible_to(self.viewer, Account.user_id)
         )
-        return one_per_key(keys, await session.scalars(query), lambda r: r.id)
+        return one_per_key(keys, await session.execute(query), lambda r: r.id)
 
 
-class AccountsByUserLoader(Loader[int, list[Account]]):
+class AccountsByUserLoader(Loader[int, list[Row]]):
     # ix_accounts_user_id; a user links a handful of accounts, so the list is not paged.
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[list[Account]]:
+    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[list[Row]]:
         query = (
-            select(Account)
+            select(*ACCOUNT_COLUMNS)
             .where(Account.user_id.in_(keys), user_rows_visible_to(self.viewer, Account.user_id))
             .order_by(Account.user_id, Account.created_at, Account.id)
         )
-        return many_per_key(keys, await session.scalars(query), lambda r: r.user_id)
+        return many_per_key(keys, await session.execute(query), lambda r: r.user_id)
 
 
-class TransactionByIdLoader(Loader[int, Transaction | None]):
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Transaction | None]:
-        query = select(Transaction).where(
+class TransactionByIdLoader(Loader[int, Row | None]):
+    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+        query = select(*TRANSACTION_COLUMNS).where(
             Transaction.id.in_(keys), user_rows_visible_to(self.viewer, Transaction.user_id)
         )
-        return one_per_key(keys, await session.scalars(query), lambda r: r.id)
+        return one_per_key(keys, await session.execute(query), lambda r: r.id)
 
 
 TransactionPageKey = tuple[int, TransactionFilter, Window]
 
 
-class TransactionPageByUserLoader(Loader[TransactionPageKey, list[Transaction]]):
+class TransactionPageByUserLoader(Loader[TransactionPageKey, list[Row]]):
     """A window of a user's transactions (size + 1 rows, nearest the cursor first)."""
 
     # ix_transactions_user_id_occurred_at_id serves user_id = u.id ORDER BY occurred_at, id LIMIT n.
-    async def load_batch(
-        self, session: AsyncSession, keys: list[TransactionPageKey]
-    ) -> list[list[Transaction]]:
-        found: dict[TransactionPageKey, list[Transaction]] = {}
+    async def load_batch(self, session: AsyncSession, keys: list[TransactionPageKey]) -> list[list[Row]]:
+        found: dict[TransactionPageKey, list[Row]] = {}
         for (criteria, window), user_ids in _groups(keys).items():
             query = _page_query(
-                self.viewer, Transaction, Transaction.occurred_at, user_ids, window, criteria.conditions()
+                self.viewer,
+                TRANSACTION_COLUMNS,
+                Transaction.occurred_at,
+                user_ids,
+                window,
+                criteria.conditions(),
             )
-            rows = many_per_key(user_ids, await session.scalars(query), lambda r: r.user_id)
+            rows = many_per_key(user_ids, await session.execute(query), lambda r: r.user_id)
             found.update({(u, criteria, window): r for u, r in zip(user_ids, rows, strict=True)})
         return [found[key] for key in keys]
 
@@ -192,25 +221,25 @@ class TransactionCountByUserLoader(Loader[tuple[int, TransactionFilter], int]):
         return [found.get(key, 0) for key in keys]
 
 
-class RewardEntryByIdLoader(Loader[int, RewardEntry | None]):
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[RewardEntry | None]:
-        query = select(RewardEntry).where(
+class RewardEntryByIdLoader(Loader[int, Row | None]):
+    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+        query = select(*REWARD_ENTRY_COLUMNS).where(
             RewardEntry.id.in_(keys), user_rows_visible_to(self.viewer, RewardEntry.user_id)
         )
-        return one_per_key(keys, await session.scalars(query), lambda r: r.id)
+        return one_per_key(keys, await session.execute(query), lambda r: r.id)
 
 
-class RewardEntryPageByUserLoader(Loader[tuple[int, Window], list[RewardEntry]]):
+class RewardEntryPageByUserLoader(Loader[tuple[int, Window], list[Row]]):
     """A window of a user's rewards ledger (size + 1 rows, nearest the cursor first)."""
 
     # ix_rewards_ledger_user_id_created_at_id serves it.
-    async def load_batch(
-        self, session: AsyncSession, keys: list[tuple[int, Window]]
-    ) -> list[list[RewardEntry]]:
-        found: dict[tuple[int, Window], list[RewardEntry]] = {}
+    async def load_batch(self, session: AsyncSession, keys: list[tuple[int, Window]]) -> list[list[Row]]:
+        found: dict[tuple[int, Window], list[Row]] = {}
         for (window,), user_ids in _groups(keys).items():
-            query = _page_query(self.viewer, RewardEntry, RewardEntry.created_at, user_ids, window, [])
-            rows = many_per_key(user_ids, await session.scalars(query), lambda r: r.user_id)
+            query = _page_query(
+                self.viewer, REWARD_ENTRY_COLUMNS, RewardEntry.created_at, user_ids, window, []
+            )
+            rows = many_per_key(user_ids, await session.execute(query), lambda r: r.user_id)
             found.update({(u, window): r for u, r in zip(user_ids, rows, strict=True)})
         return [found[key] for key in keys]
 
@@ -228,7 +257,7 @@ class RewardEntryCountByUserLoader(Loader[int, int]):
 
 @dataclass(frozen=True, slots=True)
 class Recommendation:
-    merchant: Merchant
+    merchant: Row  # MERCHANT_COLUMNS (and the ranking's own columns)
     affinity_score: float
 
 
@@ -247,30 +276,32 @@ class RecommendedMerchantsByUserLoader(Loader[tuple[int, int], list[Recommendati
                 partition_by=a.user_id, order_by=(a.affinity_score.desc(), a.merchant_id)
             )
             ranked = (
-                select(Merchant, a.user_id.label("for_user_id"), a.affinity_score, rank.label("rank"))
+                select(
+                    *MERCHANT_COLUMNS, a.user_id.label("for_user_id"), a.affinity_score, rank.label("rank")
+                )
                 .join(a, a.merchant_id == Merchant.id)
                 .where(
                     a.user_id.in_(user_ids), Merchant.is_active, user_rows_visible_to(self.viewer, a.user_id)
                 )
                 .subquery("ranked")
             )
-            merchant = aliased(Merchant, ranked)
+            merchant = [ranked.c[column.key] for column in MERCHANT_COLUMNS]
             query = (
-                select(merchant, ranked.c.for_user_id, ranked.c.affinity_score)
+                select(*merchant, ranked.c.for_user_id, ranked.c.affinity_score)
                 .where(ranked.c.rank <= first)
                 .order_by(ranked.c.for_user_id, ranked.c.rank)
             )
             groups = many_per_key(user_ids, await session.execute(query), lambda r: r.for_user_id)
             for user_id, rows in zip(user_ids, groups, strict=True):
-                found[(user_id, first)] = [Recommendation(row[0], row.affinity_score) for row in rows]
+                found[(user_id, first)] = [Recommendation(row, row.affinity_score) for row in rows]
         return [found[key] for key in keys]
 
 
-class OptimalSendTimeByUserLoader(Loader[int, UserOptimalSendTime | None]):
+class OptimalSendTimeByUserLoader(Loader[int, Row | None]):
     # uq_user_optimal_send_times_user_id: one row per user.
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[UserOptimalSendTime | None]:
-        query = select(UserOptimalSendTime).where(
+    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+        query = select(*SEND_TIME_COLUMNS).where(
             UserOptimalSendTime.user_id.in_(keys),
             user_rows_visible_to(self.viewer, UserOptimalSendTime.user_id),
         )
-        return one_per_key(keys, await session.scalars(query), lambda r: r.user_id)
+        return one_per_key(keys, await session.execute(query), lambda r: r.user_id)

@@ -185,8 +185,9 @@ async def paginate(
 ) -> Page[Any]:
     """Run one statement for the requested page of `query` (which must not be ordered yet).
 
+    The query selects columns, and the page holds its rows (the read path loads no ORM entity).
     `sort_value(row)` and `row_id(row)` read a row's sort value and id for its cursor; by default
-    the attributes named like the sort column and `id`.
+    the columns named like the sort column and `id`.
     """
     page = page.validated()
     forward = not page.backwards
@@ -201,7 +202,7 @@ async def paginate(
     direction = "asc" if ascending else "desc"
     order = (getattr(key.column, direction)(), getattr(key.id_column, direction)())
     result = await session.execute(query.order_by(*order).limit(page.size + 1))
-    rows = list(result.scalars().all()) if _single_entity(query) else list(result.all())
+    rows = list(result.all())
     more = len(rows) > page.size
     rows = rows[: page.size]
     if not forward:
@@ -215,10 +216,6 @@ async def paginate(
         has_next_page=more if forward else page.before is not None,
         has_previous_page=more if not forward else page.after is not None,
     )
-
-
-def _single_entity(query: Select[Any]) -> bool:
-    return len(query.column_descriptions) == 1 and query.column_descriptions[0].get("entity") is not None
 
 
 async def count(session: AsyncSession, query: Select[Any]) -> int:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import BadUserInput
+from loaders.admin import AUDIT_LOG_COLUMNS
 from models.admin import AuditLogEntry
 from resolvers.pagination import Page, PageRequest, SortKey, paginate
 from resolvers.text_inputs import filter_text
@@ -28,12 +30,12 @@ class AuditFilter:
     end: dt.datetime | None = None
 
 
-def _filtered(f: AuditFilter) -> Select[tuple[AuditLogEntry]]:
+def _filtered(f: AuditFilter) -> Select[Any]:
     if f.start is not None and f.end is not None and f.start >= f.end:
         raise BadUserInput("`to` must be after `from`.", field="to")
     filter_text(f.entity_type, field="filter.entityType")
     filter_text(f.action, field="filter.action")
-    query = select(AuditLogEntry)
+    query = select(*AUDIT_LOG_COLUMNS)
     if f.entity_type is not None:
         query = query.where(AuditLogEntry.entity_type == f.entity_type)
     if f.entity_id is not None:
@@ -51,7 +53,7 @@ def _filtered(f: AuditFilter) -> Select[tuple[AuditLogEntry]]:
 
 async def list_audit_log(
     *, session: AsyncSession, filter: AuditFilter, page: PageRequest
-) -> tuple[Page[AuditLogEntry], Select[tuple[AuditLogEntry]]]:
+) -> tuple[Page[Row], Select[Any]]:
     """Return one page of audit entries, newest first, and the filtered query for totalCount."""
     query = _filtered(filter)
     return await paginate(session, query, key=NEWEST_FIRST, page=page), query

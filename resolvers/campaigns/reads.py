@@ -6,11 +6,13 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.viewer import Viewer
+from loaders.campaigns import CAMPAIGN_COLUMNS
 from loaders.visibility import campaigns_visible_to
 from models.campaigns import Campaign
 from resolvers.pagination import Page, PageRequest, SortKey, paginate
@@ -33,9 +35,9 @@ class CampaignFilter:
     search: str | None = None
 
 
-def _filtered(viewer: Viewer, f: CampaignFilter) -> Select[tuple[Campaign]]:
+def _filtered(viewer: Viewer, f: CampaignFilter) -> Select[Any]:
     search = search_words(f.search, field="filter.search")
-    query = select(Campaign).where(campaigns_visible_to(viewer))
+    query = select(*CAMPAIGN_COLUMNS).where(campaigns_visible_to(viewer))
     if f.statuses:
         query = query.where(Campaign.status.in_(f.statuses))
     if f.types:
@@ -60,7 +62,7 @@ async def list_campaigns(
     sort: CampaignSort,
     descending: bool,
     page: PageRequest,
-) -> tuple[Page[Campaign], Select[tuple[Campaign]]]:
+) -> tuple[Page[Row], Select[Any]]:
     """Return one page of the campaigns the viewer may see, and the filtered query for totalCount."""
     query = _filtered(viewer, filter)
     column = Campaign.created_at if sort is CampaignSort.CREATED_AT else Campaign.name

@@ -14,13 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import RequestContext
 from core.viewer import Viewer
 from loaders.experiments import (
+    EXPERIMENT_COLUMNS,
     ResultSnapshotsByExperimentLoader,
     VariantsByExperimentLoader,
     VariantTotals,
@@ -82,8 +84,8 @@ class ExperimentResults:
     winner_reason: str
 
 
-def _filtered(viewer: Viewer, f: ExperimentFilter) -> Select[tuple[Experiment]]:
-    query = select(Experiment).where(experiments_visible_to(viewer))
+def _filtered(viewer: Viewer, f: ExperimentFilter) -> Select[Any]:
+    query = select(*EXPERIMENT_COLUMNS).where(experiments_visible_to(viewer))
     if f.statuses:
         query = query.where(Experiment.status.in_(f.statuses))
     if f.campaign_id is not None:
@@ -93,7 +95,7 @@ def _filtered(viewer: Viewer, f: ExperimentFilter) -> Select[tuple[Experiment]]:
 
 async def list_experiments(
     *, session: AsyncSession, viewer: Viewer, filter: ExperimentFilter, page: PageRequest
-) -> tuple[Page[Experiment], Select[tuple[Experiment]]]:
+) -> tuple[Page[Row], Select[Any]]:
     """Return one page of experiments, newest first, and the filtered query for totalCount."""
     query = _filtered(viewer, filter)
     # ix_ab_tests_created_at_id serves the order and the keyset condition.

@@ -14,8 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.context import RequestContext
 from core.errors import BadUserInput
 from core.viewer import Viewer
-from loaders.flags import AuditWindow, FeatureFlagByIdLoader, RolloutsByFlagLoader, flags_visible_to
-from models.flags import FeatureFlag, FlagAuditEntry, FlagRollout
+from loaders.flags import (
+    FLAG_COLUMNS,
+    AuditWindow,
+    FeatureFlagByIdLoader,
+    RolloutsByFlagLoader,
+    flags_visible_to,
+)
+from models.flags import FeatureFlag, FlagRollout
 from resolvers.flags.evaluation import Evaluation, FlagConfig, RolloutConfig, evaluate_flag, flag_not_found
 from resolvers.flags.lifetimes import stale_condition
 from resolvers.pagination import Page, PageRequest, SortKey, decode_cursor, encode_cursor, paginate
@@ -34,7 +40,7 @@ class FlagFilter:
 
 
 def _flags_query(*, viewer: Viewer, filter: FlagFilter, now: dt.datetime) -> Select[Any]:
-    query = select(FeatureFlag).where(flags_visible_to(viewer))
+    query = select(*FLAG_COLUMNS).where(flags_visible_to(viewer))
     if filter.categories:
         query = query.where(FeatureFlag.category.in_(filter.categories))
     if filter.enabled is not None:
@@ -47,18 +53,18 @@ def _flags_query(*, viewer: Viewer, filter: FlagFilter, now: dt.datetime) -> Sel
 
 async def list_flags(
     *, session: AsyncSession, viewer: Viewer, filter: FlagFilter, page: PageRequest, now: dt.datetime
-) -> tuple[Page[FeatureFlag], Select[Any]]:
+) -> tuple[Page[Row[Any]], Select[Any]]:
     """Return one page of the filtered flags by key, and the query for its totalCount."""
     query = _flags_query(viewer=viewer, filter=filter, now=now)
     return await paginate(session, query, key=BY_KEY, page=page), query
 
 
-async def get_flag(*, context: RequestContext, key: str) -> FeatureFlag | None:
+async def get_flag(*, context: RequestContext, key: str) -> Row[Any] | None:
     """Return the flag with this key, or None."""
     filter_text(key, field="key", max_chars=MAX_KEY_CHARS)
-    query = select(FeatureFlag).where(FeatureFlag.key == key, flags_visible_to(context.viewer))
+    query = select(*FLAG_COLUMNS).where(FeatureFlag.key == key, flags_visible_to(context.viewer))
     async with context.read_session() as session:
-        return (await session.scalars(query)).one_or_none()
+        return (await session.execute(query)).one_or_none()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +103,7 @@ def _audit_cursor(cursor: str, name: str) -> tuple[dt.datetime, int]:
     return created_at, entry_id
 
 
-def audit_page(*, rows: Sequence[FlagAuditEntry], window: AuditWindow) -> Page[FlagAuditEntry]:
+def audit_page(*, rows: Sequence[Row[Any]], window: AuditWindow) -> Page[Row[Any]]:
     """Return the page the loader's rows (fetched one past the size) make, newest first."""
     more = len(rows) > window.size
     kept = list(rows[: window.size])

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import RequestContext
 from core.errors import BadUserInput
+from loaders.merchants import CATEGORY_COLUMNS, MERCHANT_COLUMNS
 from models.merchants import Merchant, MerchantCategory
 from resolvers.merchants import geo
 from resolvers.pagination import Page, PageRequest, SortKey, paginate
@@ -49,15 +50,13 @@ class MerchantFilter:
     near: Near | None = None
 
 
-async def list_categories(
-    *, context: RequestContext, active_only: bool = False
-) -> Sequence[MerchantCategory]:
+async def list_categories(*, context: RequestContext, active_only: bool = False) -> Sequence[Row[Any]]:
     """Return merchant categories ordered by name."""
-    query = select(MerchantCategory).order_by(MerchantCategory.name, MerchantCategory.id)
+    query = select(*CATEGORY_COLUMNS).order_by(MerchantCategory.name, MerchantCategory.id)
     if active_only:
         query = query.where(MerchantCategory.is_active)
     async with context.read_session() as session:
-        return (await session.scalars(query)).all()
+        return (await session.execute(query)).all()
 
 
 def _filtered(f: MerchantFilter) -> tuple[Select[Any], Any]:
@@ -68,7 +67,7 @@ def _filtered(f: MerchantFilter) -> tuple[Select[Any], Any]:
     if f.near is not None:
         near = f.near.validated()
         distance = geo.haversine_sql(Merchant.latitude, Merchant.longitude, near.latitude, near.longitude)
-        query: Select[Any] = select(Merchant, distance.label("distance_km")).where(
+        query: Select[Any] = select(*MERCHANT_COLUMNS, distance.label("distance_km")).where(
             geo.within_box(
                 Merchant.latitude,
                 Merchant.longitude,
@@ -77,7 +76,7 @@ def _filtered(f: MerchantFilter) -> tuple[Select[Any], Any]:
             distance <= near.radius_km,
         )
     else:
-        query = select(Merchant)
+        query = select(*MERCHANT_COLUMNS)
     if f.category_ids:
         query = query.where(Merchant.category_id.in_(f.category_ids))
     if city:
@@ -94,24 +93,15 @@ def _filtered(f: MerchantFilter) -> tuple[Select[Any], Any]:
 async def list_merchants(
     *, session: AsyncSession, filter: MerchantFilter, sort: MerchantSort, page: PageRequest
 ) -> tuple[Page[Any], Select[Any]]:
-    """One page of merchants as (merchant, distance_km or None) pairs, and the query for totalCount."""
+    """One page of merchants as (merchant row, distance_km or None) pairs, and the query for totalCount."""
     query, distance = _filtered(filter)
-    if distance is not None and sort is MerchantSort.DISTANCE:
-        key = SortKey(column=distance, id_column=Merchant.id)
-        result = await paginate(
-            session, query, key=key, page=page, sort_value=lambda r: r.distance_km, row_id=lambda r: r[0].id
-        )
-        result.rows = [(row[0], row.distance_km) for row in result.rows]
-        return result, query
-    if sort is MerchantSort.DISTANCE:
+    if sort is MerchantSort.DISTANCE and distance is None:
         raise BadUserInput("Sorting by DISTANCE needs `near`.", field="sort")
-    key = SortKey(column=Merchant.name, id_column=Merchant.id)
-    if distance is None:
-        result = await paginate(session, query, key=key, page=page)
-        result.rows = [(row, None) for row in result.rows]
+    if sort is MerchantSort.DISTANCE:
+        key = SortKey(column=distance, id_column=Merchant.id)
+        result = await paginate(session, query, key=key, page=page, sort_value=lambda r: r.distance_km)
     else:
-        result = await paginate(
-            session, query, key=key, page=page, sort_value=lambda r: r[0].name, row_id=lambda r: r[0].id
-        )
-        result.rows = [(row[0], row.distance_km) for row in result.rows]
+        key = SortKey(column=Merchant.name, id_column=Merchant.id)
+        result = await paginate(session, query, key=key, page=page)
+    result.rows = [(row, None if distance is None else row.distance_km) for row in result.rows]
     return result, query

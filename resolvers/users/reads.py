@@ -9,12 +9,13 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import BadUserInput
 from core.viewer import Viewer
 from loaders.users import (
+    USER_COLUMNS,
     Recommendation,
     RecommendedMerchantsByUserLoader,
     RewardEntryPageByUserLoader,
@@ -24,7 +25,7 @@ from loaders.users import (
     Window,
 )
 from loaders.visibility import users_visible_to
-from models.users import RewardEntry, Transaction, User
+from models.users import User
 from resolvers.pagination import MAX_PAGE_SIZE, Page, PageRequest, SortKey, decode_cursor, paginate
 from resolvers.pagination import encode_cursor as cursor_of
 from resolvers.text_inputs import search_words
@@ -48,9 +49,9 @@ def _like_prefix(text: str) -> str:
     return f"{escaped}%"
 
 
-def _filtered(viewer: Viewer, f: UserFilter) -> Select[tuple[User]]:
+def _filtered(viewer: Viewer, f: UserFilter) -> Select[Any]:
     term = search_words(f.search, field="filter.search")
-    query = select(User).where(users_visible_to(viewer))
+    query = select(*USER_COLUMNS).where(users_visible_to(viewer))
     if f.tiers:
         query = query.where(User.loyalty_tier.in_(f.tiers))
     if term:
@@ -73,7 +74,7 @@ async def list_users(
     sort: UserSort,
     descending: bool,
     page: PageRequest,
-) -> tuple[Page[User], Select[tuple[User]]]:
+) -> tuple[Page[Row[Any]], Select[Any]]:
     """Return one page of the users the viewer may see, and the filtered query for totalCount."""
     query = _filtered(viewer, filter)
     if sort is UserSort.CREATED_AT:
@@ -86,7 +87,7 @@ async def list_users(
     return result, query
 
 
-async def viewer_profile(*, loader: UserByIdLoader, viewer: Viewer) -> User | None:
+async def viewer_profile(*, loader: UserByIdLoader, viewer: Viewer) -> Row[Any] | None:
     """Return the viewer's own user row, or None for viewers without one."""
     if viewer.user_id is None:
         return None
@@ -153,7 +154,7 @@ def page_from_rows(rows: list[Any], *, window: Window, sort_value: Callable[[Any
 
 async def transactions_page(
     *, loader: TransactionPageByUserLoader, user_id: int, filter: TransactionFilter, page: PageRequest
-) -> Page[Transaction]:
+) -> Page[Row[Any]]:
     """Return one page of a user's transactions, newest first."""
     window = window_of(page)
     rows = await loader.load((user_id, filter, window))
@@ -162,7 +163,7 @@ async def transactions_page(
 
 async def reward_entries_page(
     *, loader: RewardEntryPageByUserLoader, user_id: int, page: PageRequest
-) -> Page[RewardEntry]:
+) -> Page[Row[Any]]:
     """Return one page of a user's rewards ledger, newest first."""
     window = window_of(page)
     rows = await loader.load((user_id, window))

@@ -16,6 +16,10 @@ def _ids(rows: list) -> list[int | None]:  # type: ignore[type-arg]
     return [None if r is None else r.id for r in rows]
 
 
+def _merchant_ids(rows: list) -> list[int | None]:  # type: ignore[type-arg]
+    return [None if r is None else r.merchant_id for r in rows]
+
+
 async def test_merchants_by_id_in_key_order_inactive_ones_included(
     db: AsyncSession, settings: Settings
 ) -> None:
@@ -61,7 +65,8 @@ async def test_partnerships_by_merchant_in_key_order_for_staff_and_the_own_merch
     customer, _ = await load_counted(db, settings, PartnershipByMerchantLoader, keys, viewer=CUSTOMER)
 
     # then one statement, by merchant in key order; a merchant sees its own terms only, a customer none
+    # (the rows carry the terms the Partnership type reads, and the merchant they belong to)
     assert len(statements) == 1
-    assert _ids(staff) == [b.id, None, a.id]
-    assert _ids(own) == [None, None, a.id]
-    assert _ids(customer) == [None, None, None]
+    assert _merchant_ids(staff) == [b.merchant_id, None, a.merchant_id]
+    assert _merchant_ids(own) == [None, None, a.merchant_id]
+    assert _merchant_ids(customer) == [None, None, None]
