@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from strawberry.types import Info
 
@@ -128,6 +128,16 @@ class RequestContext:
         if task is not None and task.cancelling():
             return
         await asyncio.shield(ending)
+
+    @asynccontextmanager
+    async def read_connection(self) -> AsyncIterator[AsyncConnection]:
+        """`read_session`'s connection, for statements of columns (rows, not entities): SQLAlchemy then
+        skips its ORM step per statement (about a quarter of a statement's cost on 50 rows). A shared
+        session's pending changes are flushed first, as its own `execute` would."""
+        async with self.read_session() as session:
+            if session.new or session.dirty or session.deleted:
+                await session.flush()
+            yield await session.connection()
 
     @asynccontextmanager
     async def write_session(self) -> AsyncIterator[AsyncSession]:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Row, false, select, true
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.policies import ADMINS
 from core.viewer import Viewer
-from loaders.base import Loader, one_per_key
+from loaders.base import Loader, Reader, one_per_key
 from models.admin import AuditLogEntry, Setting
 
 # What the GraphQL types read of a row (the audit log is only listed: resolvers/admin/reads.py).
@@ -27,6 +26,6 @@ def settings_visible_to(viewer: Viewer) -> ColumnElement[bool]:
 
 
 class SettingByIdLoader(Loader[int, Row | None]):
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[Row | None]:
         query = select(*SETTING_COLUMNS).where(Setting.id.in_(keys), settings_visible_to(self.viewer))
         return one_per_key(keys, await session.execute(query), lambda r: r.id)

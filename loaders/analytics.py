@@ -11,11 +11,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Date, DateTime, Row, Select, cast, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.policies import SEES_EVERY_CAMPAIGN
 from core.viewer import Viewer
-from loaders.base import Loader, one_per_key
+from loaders.base import Loader, Reader, one_per_key
 from loaders.visibility import campaigns_visible_to
 from models.analytics import CampaignDailyMetrics, CampaignHourlyTrend, CampaignSegmentMetrics
 from models.campaigns import Campaign
@@ -120,7 +119,7 @@ def _by_range(keys: list[RangeKey]) -> dict[tuple[dt.date, dt.date], list[int]]:
 class DailyMetricsByIdLoader(Loader[int, Row | None]):
     """One daily row by its id, if the viewer may see its campaign."""
 
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[Row | None]:
         query = select(*METRIC_DAY_COLUMNS).where(CampaignDailyMetrics.id.in_(keys))
         rows = await session.execute(visible_metrics(query, self.viewer, CampaignDailyMetrics.campaign_id))
         return one_per_key(keys, rows, lambda r: r.id)
@@ -128,7 +127,7 @@ class DailyMetricsByIdLoader(Loader[int, Row | None]):
 
 class DailyMetricsByCampaignLoader(Loader[RangeKey, list[Row]]):
     # uq_campaign_analytics_daily_campaign_id_date serves (campaign_id = ANY, date BETWEEN).
-    async def load_batch(self, session: AsyncSession, keys: list[RangeKey]) -> list[list[Row]]:
+    async def load_batch(self, session: Reader, keys: list[RangeKey]) -> list[list[Row]]:
         d = CampaignDailyMetrics
         found: dict[RangeKey, list[Row]] = defaultdict(list)
         for (start, end), ids in _by_range(keys).items():
@@ -142,7 +141,7 @@ class DailyMetricsByCampaignLoader(Loader[RangeKey, list[Row]]):
 class TotalsByCampaignLoader(Loader[RangeKey, MetricTotals]):
     """Sums of a campaign's daily metrics over a range: the input of every rate."""
 
-    async def load_batch(self, session: AsyncSession, keys: list[RangeKey]) -> list[MetricTotals]:
+    async def load_batch(self, session: Reader, keys: list[RangeKey]) -> list[MetricTotals]:
         d = CampaignDailyMetrics
         found: dict[RangeKey, MetricTotals] = {}
         for (start, end), ids in _by_range(keys).items():
@@ -162,7 +161,7 @@ class SegmentTotalsByCampaignLoader(Loader[RangeKey, list[SegmentTotals]]):
     """Each segment's rows summed over a range, by segment name."""
 
     # uq_campaign_analytics_segments_campaign_id_segment_name_date serves (campaign_id = ANY, date BETWEEN).
-    async def load_batch(self, session: AsyncSession, keys: list[RangeKey]) -> list[list[SegmentTotals]]:
+    async def load_batch(self, session: Reader, keys: list[RangeKey]) -> list[list[SegmentTotals]]:
         s = CampaignSegmentMetrics
         found: dict[RangeKey, list[SegmentTotals]] = defaultdict(list)
         for (start, end), ids in _by_range(keys).items():
@@ -216,7 +215,7 @@ def _trend_query(granularity: Granularity, ids: list[int], start: dt.date, end: 
 class TrendByCampaignLoader(Loader[TrendKey, list[TrendBucket]]):
     """A campaign's series by hour (stored hourly rows) or by day or ISO week (summed daily rows)."""
 
-    async def load_batch(self, session: AsyncSession, keys: list[TrendKey]) -> list[list[TrendBucket]]:
+    async def load_batch(self, session: Reader, keys: list[TrendKey]) -> list[list[TrendBucket]]:
         groups: dict[tuple[Granularity, dt.date, dt.date], list[int]] = defaultdict(list)
         for campaign_id, granularity, start, end in keys:
             groups[(granularity, start, end)].append(campaign_id)

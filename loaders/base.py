@@ -7,9 +7,13 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
 from aiodataloader import DataLoader
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core.context import RequestContext
+
+# What a batch reads through: the operation's connection (loaders select columns, so no ORM step is
+# needed), or a session when a write reads its own transaction (resolvers/experiments/recompute.py).
+Reader = AsyncConnection | AsyncSession
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -29,10 +33,10 @@ class Loader(DataLoader[K, V], Generic[K, V]):
     async def batch_load_fn(self, keys: Sequence[K]) -> list[V]:  # type: ignore[override]
         # Batches of different loaders run as concurrent tasks: they take turns on the operation's one
         # read snapshot (one connection, one transaction), each still one statement.
-        async with self.context.read_session() as session:
-            return await self.load_batch(session, list(keys))
+        async with self.context.read_connection() as connection:
+            return await self.load_batch(connection, list(keys))
 
-    async def load_batch(self, session: AsyncSession, keys: list[K]) -> list[V]:
+    async def load_batch(self, session: Reader, keys: list[K]) -> list[V]:
         raise NotImplementedError
 
 

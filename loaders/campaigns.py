@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import Row, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from loaders.base import Loader, many_per_key, one_per_key
+from loaders.base import Loader, Reader, many_per_key, one_per_key
 from loaders.ml import OPTIMIZATION_COLUMNS
 from loaders.visibility import campaigns_visible_to
 from models.campaigns import Campaign
@@ -20,14 +19,14 @@ CAMPAIGN_COLUMNS = (
 
 
 class CampaignByIdLoader(Loader[int, Row | None]):
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[Row | None]:
         query = select(*CAMPAIGN_COLUMNS).where(Campaign.id.in_(keys), campaigns_visible_to(self.viewer))
         return one_per_key(keys, await session.execute(query), lambda r: r.id)
 
 
 class OptimizationsByCampaignLoader(Loader[int, list[Row]]):
     # ix_campaign_optimizations_campaign_id; most urgent first.
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[list[Row]]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[list[Row]]:
         query = (
             select(*OPTIMIZATION_COLUMNS)
             .join(Campaign, Campaign.id == CampaignOptimization.campaign_id)

@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, Row, false, func, select, true
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.policies import EXPERIMENT_READERS
 from core.viewer import Role, Viewer
-from loaders.base import Loader, many_per_key, one_per_key
+from loaders.base import Loader, Reader, many_per_key, one_per_key
 from models.experiments import Experiment, ExperimentAssignment, ExperimentResult, ExperimentVariant
 
 # What the GraphQL types and the results' analysis read of a row; test_id groups variants and snapshots.
@@ -73,7 +72,7 @@ class AssignmentView:
 
 
 class ExperimentByIdLoader(Loader[int, Row | None]):
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[Row | None]:
         query = select(*EXPERIMENT_COLUMNS).where(
             Experiment.id.in_(keys), experiments_visible_to(self.viewer)
         )
@@ -82,7 +81,7 @@ class ExperimentByIdLoader(Loader[int, Row | None]):
 
 class ExperimentsByCampaignLoader(Loader[int, list[Row]]):
     # ix_ab_tests_campaign_id
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[list[Row]]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[list[Row]]:
         query = (
             select(*EXPERIMENT_COLUMNS)
             .where(Experiment.campaign_id.in_(keys), experiments_visible_to(self.viewer))
@@ -93,7 +92,7 @@ class ExperimentsByCampaignLoader(Loader[int, list[Row]]):
 
 class VariantsByExperimentLoader(Loader[int, list[Row]]):
     # uq_ab_test_variants_test_id_key leads with test_id; control first, then by key.
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[list[Row]]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[list[Row]]:
         query = (
             select(*VARIANT_COLUMNS)
             .where(ExperimentVariant.test_id.in_(keys))
@@ -106,7 +105,7 @@ class AssignedUsersByExperimentLoader(Loader[int, dict[int, int]]):
     """Users assigned to each variant (variant id -> count) of each experiment."""
 
     # uq_ab_test_assignments_test_id_user_id leads with test_id.
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[dict[int, int]]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[dict[int, int]]:
         query = (
             select(ExperimentAssignment.test_id, ExperimentAssignment.variant_id, func.count())
             .where(ExperimentAssignment.test_id.in_(keys))
@@ -123,7 +122,7 @@ class VariantTotalsByExperimentLoader(Loader[int, dict[int, VariantTotals]]):
 
     # uq_ab_test_assignments_test_id_user_id leads with test_id. NUMERIC sums stay exact: the
     # sum of squares feeds a variance where floats would cancel.
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[dict[int, VariantTotals]]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[dict[int, VariantTotals]]:
         a = ExperimentAssignment
         query = (
             select(
@@ -154,7 +153,7 @@ class VariantTotalsByExperimentLoader(Loader[int, dict[int, VariantTotals]]):
 
 class ResultSnapshotsByExperimentLoader(Loader[int, list[Row]]):
     # uq_ab_test_results_test_id_variant_id leads with test_id.
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[list[Row]]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[list[Row]]:
         query = select(*SNAPSHOT_COLUMNS).where(ExperimentResult.test_id.in_(keys))
         return many_per_key(keys, await session.execute(query), lambda r: r.test_id)
 
@@ -163,7 +162,7 @@ class AssignmentsByUserLoader(Loader[int, list[AssignmentView]]):
     """A user's assignments, newest first; only the viewer's own unless the viewer is an admin."""
 
     # ix_ab_test_assignments_user_id; a user has one assignment per experiment at most.
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[list[AssignmentView]]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[list[AssignmentView]]:
         a = ExperimentAssignment
         query = (
             select(a.user_id, a.test_id, Experiment.key, ExperimentVariant.key, a.assigned_at)

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, false, func, literal, select, true, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.policies import FLAG_AUDIT_READERS, FLAG_READERS
 from core.viewer import Viewer
-from loaders.base import Loader, many_per_key, one_per_key
+from loaders.base import Loader, Reader, many_per_key, one_per_key
 from models.flags import FeatureFlag, FlagAuditEntry, FlagDailyAnalytics, FlagRollout
 
 # Staff read flag configuration; services read flag keys and usage (never the audit trail).
@@ -57,13 +56,13 @@ def audit_visible_to(viewer: Viewer) -> ColumnElement[bool]:
 
 
 class FeatureFlagByIdLoader(Loader[int, Row | None]):
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[Row | None]:
         query = select(*FLAG_COLUMNS).where(FeatureFlag.id.in_(keys), flags_visible_to(self.viewer))
         return one_per_key(keys, await session.execute(query), lambda r: r.id)
 
 
 class FlagAuditEntryByIdLoader(Loader[int, Row | None]):
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[Row | None]:
         query = select(*AUDIT_ENTRY_COLUMNS).where(FlagAuditEntry.id.in_(keys), audit_visible_to(self.viewer))
         return one_per_key(keys, await session.execute(query), lambda r: r.id)
 
@@ -75,7 +74,7 @@ class RolloutsByFlagLoader(Loader[int, list[Row]]):
     """
 
     # uq_feature_flag_rollouts_flag_id_variant_key_user_segment leads with flag_id.
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[list[Row]]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[list[Row]]:
         query = select(*ROLLOUT_COLUMNS).where(FlagRollout.flag_id.in_(keys)).order_by(FlagRollout.id)
         return many_per_key(keys, await session.execute(query), lambda r: r.flag_id)
 
@@ -84,7 +83,7 @@ class AuditCountByFlagLoader(Loader[int, int]):
     """Number of audit entries of each flag: the totalCount of its audit log."""
 
     # ix_feature_flag_audit_log_flag_id_created_at leads with flag_id.
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[int]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[int]:
         a = FlagAuditEntry
         query = (
             select(a.flag_id, func.count())
@@ -118,7 +117,7 @@ class AuditEntriesByFlagLoader(Loader[AuditKey, list[Row]]):
     entry of every flag before keeping the first ones.)
     """
 
-    async def load_batch(self, session: AsyncSession, keys: list[AuditKey]) -> list[list[Row]]:
+    async def load_batch(self, session: Reader, keys: list[AuditKey]) -> list[list[Row]]:
         by_window: dict[AuditWindow, list[int]] = defaultdict(list)
         for flag_id, window in keys:
             by_window[window].append(flag_id)
@@ -195,7 +194,7 @@ def _by_range(keys: list[UsageKey]) -> dict[tuple[dt.date, dt.date], list[int]]:
 
 class DailyUsageByFlagLoader(Loader[UsageKey, list[Row]]):
     # uq_feature_flag_analytics_flag_id_date serves (flag_id = ANY, date BETWEEN).
-    async def load_batch(self, session: AsyncSession, keys: list[UsageKey]) -> list[list[Row]]:
+    async def load_batch(self, session: Reader, keys: list[UsageKey]) -> list[list[Row]]:
         d = FlagDailyAnalytics
         found: dict[UsageKey, list[Row]] = defaultdict(list)
         for (start, end), ids in _by_range(keys).items():
@@ -210,7 +209,7 @@ class DailyUsageByFlagLoader(Loader[UsageKey, list[Row]]):
 
 
 class UsageTotalsByFlagLoader(Loader[UsageKey, UsageTotals]):
-    async def load_batch(self, session: AsyncSession, keys: list[UsageKey]) -> list[UsageTotals]:
+    async def load_batch(self, session: Reader, keys: list[UsageKey]) -> list[UsageTotals]:
         d = FlagDailyAnalytics
         found: dict[UsageKey, UsageTotals] = {}
         for (start, end), ids in _by_range(keys).items():

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import Row, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from loaders.base import Loader, one_per_key
+from loaders.base import Loader, Reader, one_per_key
 from loaders.visibility import merchant_owned_by
 from models.merchants import Merchant, MerchantCategory, PreferredMerchant
 
@@ -30,20 +29,20 @@ PARTNERSHIP_COLUMNS = (
 
 class MerchantByIdLoader(Loader[int, Row | None]):
     # Merchant profiles are public (the app's merchant search); served by the primary key.
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[Row | None]:
         rows = await session.execute(select(*MERCHANT_COLUMNS).where(Merchant.id.in_(keys)))
         return one_per_key(keys, rows, lambda r: r.id)
 
 
 class MerchantCategoryByIdLoader(Loader[int, Row | None]):
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[Row | None]:
         rows = await session.execute(select(*CATEGORY_COLUMNS).where(MerchantCategory.id.in_(keys)))
         return one_per_key(keys, rows, lambda r: r.id)
 
 
 class PartnershipByMerchantLoader(Loader[int, Row | None]):
     # Partnership terms are private: staff, or the merchant's own staff (uq_preferred_merchants_merchant_id).
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[Row | None]:
         query = select(*PARTNERSHIP_COLUMNS).where(
             PreferredMerchant.merchant_id.in_(keys),
             merchant_owned_by(self.viewer, PreferredMerchant.merchant_id),

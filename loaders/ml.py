@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import Row, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from loaders.base import Loader, one_per_key
+from loaders.base import Loader, Reader, one_per_key
 from loaders.visibility import campaigns_visible_to
 from models.campaigns import Campaign
 from models.ml import CampaignOptimization, MLModel
@@ -27,7 +26,7 @@ ML_MODEL_COLUMNS = (
 
 class CampaignOptimizationByIdLoader(Loader[int, Row | None]):
     # Advice is as private as its campaign: the campaign's visibility applies (merchants see their own).
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[Row | None]:
         query = (
             select(*OPTIMIZATION_COLUMNS)
             .join(Campaign, Campaign.id == CampaignOptimization.campaign_id)
@@ -37,6 +36,6 @@ class CampaignOptimizationByIdLoader(Loader[int, Row | None]):
 
 
 class MlModelByIdLoader(Loader[int, Row | None]):
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[Row | None]:
         rows = await session.execute(select(*ML_MODEL_COLUMNS).where(MLModel.id.in_(keys)))
         return one_per_key(keys, rows, lambda r: r.id)

@@ -14,12 +14,11 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Row, Select, false, func, select, true, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from core.policies import SEES_EVERY_USER
 from core.viewer import Viewer
-from loaders.base import Loader, many_per_key, one_per_key
+from loaders.base import Loader, Reader, many_per_key, one_per_key
 from loaders.merchants import MERCHANT_COLUMNS
 from loaders.visibility import users_visible_to
 from models.merchants import Merchant
@@ -147,13 +146,13 @@ def _page_query(
 
 
 class UserByIdLoader(Loader[int, Row | None]):
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[Row | None]:
         query = select(*USER_COLUMNS).where(User.id.in_(keys), users_visible_to(self.viewer))
         return one_per_key(keys, await session.execute(query), lambda r: r.id)
 
 
 class AccountByIdLoader(Loader[int, Row | None]):
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[Row | None]:
         query = select(*ACCOUNT_COLUMNS).where(
             Account.id.in_(keys), user_rows_visible_to(self.viewer, Account.user_id)
         )
@@ -162,7 +161,7 @@ class AccountByIdLoader(Loader[int, Row | None]):
 
 class AccountsByUserLoader(Loader[int, list[Row]]):
     # ix_accounts_user_id; a user links a handful of accounts, so the list is not paged.
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[list[Row]]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[list[Row]]:
         query = (
             select(*ACCOUNT_COLUMNS)
             .where(Account.user_id.in_(keys), user_rows_visible_to(self.viewer, Account.user_id))
@@ -172,7 +171,7 @@ class AccountsByUserLoader(Loader[int, list[Row]]):
 
 
 class TransactionByIdLoader(Loader[int, Row | None]):
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[Row | None]:
         query = select(*TRANSACTION_COLUMNS).where(
             Transaction.id.in_(keys), user_rows_visible_to(self.viewer, Transaction.user_id)
         )
@@ -186,7 +185,7 @@ class TransactionPageByUserLoader(Loader[TransactionPageKey, list[Row]]):
     """A window of a user's transactions (size + 1 rows, nearest the cursor first)."""
 
     # ix_transactions_user_id_occurred_at_id serves user_id = u.id ORDER BY occurred_at, id LIMIT n.
-    async def load_batch(self, session: AsyncSession, keys: list[TransactionPageKey]) -> list[list[Row]]:
+    async def load_batch(self, session: Reader, keys: list[TransactionPageKey]) -> list[list[Row]]:
         found: dict[TransactionPageKey, list[Row]] = {}
         for (criteria, window), user_ids in _groups(keys).items():
             query = _page_query(
@@ -205,7 +204,7 @@ class TransactionPageByUserLoader(Loader[TransactionPageKey, list[Row]]):
 class TransactionCountByUserLoader(Loader[tuple[int, TransactionFilter], int]):
     """totalCount of a user's filtered transactions."""
 
-    async def load_batch(self, session: AsyncSession, keys: list[tuple[int, TransactionFilter]]) -> list[int]:
+    async def load_batch(self, session: Reader, keys: list[tuple[int, TransactionFilter]]) -> list[int]:
         found: dict[tuple[int, TransactionFilter], int] = {}
         for (criteria,), user_ids in _groups(keys).items():
             query = (
@@ -222,7 +221,7 @@ class TransactionCountByUserLoader(Loader[tuple[int, TransactionFilter], int]):
 
 
 class RewardEntryByIdLoader(Loader[int, Row | None]):
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[Row | None]:
         query = select(*REWARD_ENTRY_COLUMNS).where(
             RewardEntry.id.in_(keys), user_rows_visible_to(self.viewer, RewardEntry.user_id)
         )
@@ -233,7 +232,7 @@ class RewardEntryPageByUserLoader(Loader[tuple[int, Window], list[Row]]):
     """A window of a user's rewards ledger (size + 1 rows, nearest the cursor first)."""
 
     # ix_rewards_ledger_user_id_created_at_id serves it.
-    async def load_batch(self, session: AsyncSession, keys: list[tuple[int, Window]]) -> list[list[Row]]:
+    async def load_batch(self, session: Reader, keys: list[tuple[int, Window]]) -> list[list[Row]]:
         found: dict[tuple[int, Window], list[Row]] = {}
         for (window,), user_ids in _groups(keys).items():
             query = _page_query(
@@ -245,7 +244,7 @@ class RewardEntryPageByUserLoader(Loader[tuple[int, Window], list[Row]]):
 
 
 class RewardEntryCountByUserLoader(Loader[int, int]):
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[int]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[int]:
         query = (
             select(RewardEntry.user_id, func.count())
             .where(RewardEntry.user_id.in_(keys), user_rows_visible_to(self.viewer, RewardEntry.user_id))
@@ -266,9 +265,7 @@ class RecommendedMerchantsByUserLoader(Loader[tuple[int, int], list[Recommendati
 
     # ix_user_merchant_affinity_user_id_score serves the partitions; inactive merchants are dropped
     # before ranking so they never take a place in the top `first`.
-    async def load_batch(
-        self, session: AsyncSession, keys: list[tuple[int, int]]
-    ) -> list[list[Recommendation]]:
+    async def load_batch(self, session: Reader, keys: list[tuple[int, int]]) -> list[list[Recommendation]]:
         a = UserMerchantAffinity
         found: dict[tuple[int, int], list[Recommendation]] = {}
         for (first,), user_ids in _groups(keys).items():
@@ -299,7 +296,7 @@ class RecommendedMerchantsByUserLoader(Loader[tuple[int, int], list[Recommendati
 
 class OptimalSendTimeByUserLoader(Loader[int, Row | None]):
     # uq_user_optimal_send_times_user_id: one row per user.
-    async def load_batch(self, session: AsyncSession, keys: list[int]) -> list[Row | None]:
+    async def load_batch(self, session: Reader, keys: list[int]) -> list[Row | None]:
         query = select(*SEND_TIME_COLUMNS).where(
             UserOptimalSendTime.user_id.in_(keys),
             user_rows_visible_to(self.viewer, UserOptimalSendTime.user_id),

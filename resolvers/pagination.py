@@ -12,11 +12,11 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.context import RequestContext
 from core.errors import BadUserInput
+from loaders.base import Reader
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -175,7 +175,7 @@ def _beyond(key: SortKey, cursor: tuple[Any, int], *, forward: bool) -> ColumnEl
 
 
 async def paginate(
-    session: AsyncSession,
+    session: Reader,
     query: Select[Any],
     *,
     key: SortKey,
@@ -218,21 +218,21 @@ async def paginate(
     )
 
 
-async def count(session: AsyncSession, query: Select[Any]) -> int:
+async def count(session: Reader, query: Select[Any]) -> int:
     """totalCount of a filtered list: one statement, run only when the field is asked for."""
     return int(await session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
 
 
 async def page_and_total(
-    context: RequestContext, fetch: Callable[[AsyncSession], Awaitable[tuple[Page[Any], Select[Any]]]]
+    context: RequestContext, fetch: Callable[[Reader], Awaitable[tuple[Page[Any], Select[Any]]]]
 ) -> tuple[Page[Any], Callable[[], Awaitable[int]]]:
     """One page by `fetch(session)` (which returns the page and its filtered query), and the count of
     that same query, run in a statement of its own only when called (totalCount selected)."""
-    async with context.read_session() as session:
+    async with context.read_connection() as session:
         page, query = await fetch(session)
 
     async def total() -> int:
-        async with context.read_session() as session:
+        async with context.read_connection() as session:
             return await count(session, query)
 
     return page, total

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row, Select, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import BadUserInput
 from loaders.admin import AUDIT_LOG_COLUMNS
+from loaders.base import Reader
 from models.admin import AuditLogEntry
 from resolvers.pagination import Page, PageRequest, SortKey, paginate
 from resolvers.text_inputs import filter_text
@@ -52,7 +52,7 @@ def _filtered(f: AuditFilter) -> Select[Any]:
 
 
 async def list_audit_log(
-    *, session: AsyncSession, filter: AuditFilter, page: PageRequest
+    *, session: Reader, filter: AuditFilter, page: PageRequest
 ) -> tuple[Page[Row], Select[Any]]:
     """Return one page of audit entries, newest first, and the filtered query for totalCount."""
     query = _filtered(filter)

@@ -114,7 +114,7 @@ async def top_campaigns(
         .order_by(_order_by(metric, sums).desc().nulls_last(), d.campaign_id)
         .limit(limit)
     )
-    async with context.read_session() as session:
+    async with context.read_connection() as session:
         rows = await session.execute(visible_metrics(query, context.viewer, d.campaign_id))
     ranks = []
     for campaign_id, *row in rows:
@@ -150,6 +150,6 @@ async def platform_overview(
         _count(User, User.role == UserRole.CUSTOMER.value, User.created_at >= since, User.created_at < until),
         *totals_row.c,
     )
-    async with context.read_session() as session:
+    async with context.read_connection() as session:
         active_count, experiments, enabled, stale, new_users, *sums = (await session.execute(query)).one()
     return Overview(active_count, experiments, enabled, stale, new_users, MetricTotals.from_sums(*sums))

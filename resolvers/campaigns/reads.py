@@ -9,9 +9,9 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Row, Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.viewer import Viewer
+from loaders.base import Reader
 from loaders.campaigns import CAMPAIGN_COLUMNS
 from loaders.visibility import campaigns_visible_to
 from models.campaigns import Campaign
@@ -56,7 +56,7 @@ def _filtered(viewer: Viewer, f: CampaignFilter) -> Select[Any]:
 
 async def list_campaigns(
     *,
-    session: AsyncSession,
+    session: Reader,
     viewer: Viewer,
     filter: CampaignFilter,
     sort: CampaignSort,

@@ -17,10 +17,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Row, Select, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import RequestContext
 from core.viewer import Viewer
+from loaders.base import Reader
 from loaders.experiments import (
     EXPERIMENT_COLUMNS,
     ResultSnapshotsByExperimentLoader,
@@ -94,7 +94,7 @@ def _filtered(viewer: Viewer, f: ExperimentFilter) -> Select[Any]:
 
 
 async def list_experiments(
-    *, session: AsyncSession, viewer: Viewer, filter: ExperimentFilter, page: PageRequest
+    *, session: Reader, viewer: Viewer, filter: ExperimentFilter, page: PageRequest
 ) -> tuple[Page[Row], Select[Any]]:
     """Return one page of experiments, newest first, and the filtered query for totalCount."""
     query = _filtered(viewer, filter)

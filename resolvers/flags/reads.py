@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Row, Select, not_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import RequestContext
 from core.errors import BadUserInput
 from core.viewer import Viewer
+from loaders.base import Reader
 from loaders.flags import (
     FLAG_COLUMNS,
     AuditWindow,
@@ -52,7 +52,7 @@ def _flags_query(*, viewer: Viewer, filter: FlagFilter, now: dt.datetime) -> Sel
 
 
 async def list_flags(
-    *, session: AsyncSession, viewer: Viewer, filter: FlagFilter, page: PageRequest, now: dt.datetime
+    *, session: Reader, viewer: Viewer, filter: FlagFilter, page: PageRequest, now: dt.datetime
 ) -> tuple[Page[Row[Any]], Select[Any]]:
     """Return one page of the filtered flags by key, and the query for its totalCount."""
     query = _flags_query(viewer=viewer, filter=filter, now=now)
@@ -63,7 +63,7 @@ async def get_flag(*, context: RequestContext, key: str) -> Row[Any] | None:
     """Return the flag with this key, or None."""
     filter_text(key, field="key", max_chars=MAX_KEY_CHARS)
     query = select(*FLAG_COLUMNS).where(FeatureFlag.key == key, flags_visible_to(context.viewer))
-    async with context.read_session() as session:
+    async with context.read_connection() as session:
         return (await session.execute(query)).one_or_none()
 
 
@@ -132,7 +132,7 @@ async def flags_for_evaluation(*, context: RequestContext, keys: list[str] | Non
     query = select(f.id, f.key, f.enabled, f.rollout_percentage).order_by(f.key)
     if keys is not None:
         query = query.where(f.key.in_(keys))
-    async with context.read_session() as session:
+    async with context.read_connection() as session:
         return (await session.execute(query)).all()
 
 

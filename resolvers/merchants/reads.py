@@ -8,10 +8,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Row, Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import RequestContext
 from core.errors import BadUserInput
+from loaders.base import Reader
 from loaders.merchants import CATEGORY_COLUMNS, MERCHANT_COLUMNS
 from models.merchants import Merchant, MerchantCategory
 from resolvers.merchants import geo
@@ -55,7 +55,7 @@ async def list_categories(*, context: RequestContext, active_only: bool = False)
     query = select(*CATEGORY_COLUMNS).order_by(MerchantCategory.name, MerchantCategory.id)
     if active_only:
         query = query.where(MerchantCategory.is_active)
-    async with context.read_session() as session:
+    async with context.read_connection() as session:
         return (await session.execute(query)).all()
 
 
@@ -91,7 +91,7 @@ def _filtered(f: MerchantFilter) -> tuple[Select[Any], Any]:
 
 
 async def list_merchants(
-    *, session: AsyncSession, filter: MerchantFilter, sort: MerchantSort, page: PageRequest
+    *, session: Reader, filter: MerchantFilter, sort: MerchantSort, page: PageRequest
 ) -> tuple[Page[Any], Select[Any]]:
     """One page of merchants as (merchant row, distance_km or None) pairs, and the query for totalCount."""
     query, distance = _filtered(filter)

@@ -10,10 +10,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Row, Select, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import BadUserInput
 from core.viewer import Viewer
+from loaders.base import Reader
 from loaders.users import (
     USER_COLUMNS,
     Recommendation,
@@ -68,7 +68,7 @@ def _filtered(viewer: Viewer, f: UserFilter) -> Select[Any]:
 
 async def list_users(
     *,
-    session: AsyncSession,
+    session: Reader,
     viewer: Viewer,
     filter: UserFilter,
     sort: UserSort,
