@@ -42,13 +42,19 @@ class Loader(DataLoader[K, V], Generic[K, V]):
 
 def one_per_key(keys: Iterable[K], rows: Iterable[Any], key: Callable[[Any], K]) -> list[Any]:
     """Rows matched to keys (None where a key found no row), in key order."""
-    by_key = {key(row): row for row in rows}
+    by_key = {key(row): row for row in _fetched(rows)}
     return [by_key.get(k) for k in keys]
 
 
 def many_per_key(keys: Iterable[K], rows: Iterable[Any], key: Callable[[Any], K]) -> list[list[Any]]:
     """Rows grouped by key (an empty list where a key found none), in key order."""
     groups: dict[K, list[Any]] = defaultdict(list)
-    for row in rows:
+    for row in _fetched(rows):
         groups[key(row)].append(row)
     return [groups.get(k, []) for k in keys]
+
+
+def _fetched(rows: Iterable[Any]) -> Iterable[Any]:
+    # A statement's result fetched at once: iterating it fetches (and processes) one row per call.
+    fetch_all = getattr(rows, "all", None)
+    return fetch_all() if callable(fetch_all) else rows

@@ -68,16 +68,33 @@ class MetricDay:
 
     @classmethod
     def from_row(cls, row: CampaignDailyMetrics) -> MetricDay:
-        return cls(
-            date=row.date,
-            impressions=row.impressions,
-            clicks=row.clicks,
-            conversions=row.conversions,
-            revenue=row.revenue,
-            spend=row.spend,
-            click_through_rate=rates.click_through_rate(clicks=row.clicks, impressions=row.impressions),
-            conversion_rate=rates.conversion_rate(conversions=row.conversions, clicks=row.clicks),
-        )
+        # A dashboard reads hundreds of days per campaign: the schema gets a view of the row, whose
+        # rates are computed only when selected (MetricDay's fields are all plain attributes).
+        return DayOfMetrics(row)  # type: ignore[return-value]
+
+
+class DayOfMetrics:
+    """A day's row as MetricDay's fields read it (same attribute names), without building a MetricDay."""
+
+    __slots__ = ("_row",)
+
+    def __init__(self, row: CampaignDailyMetrics) -> None:
+        self._row = row
+
+    date = property(lambda self: self._row.date)
+    impressions = property(lambda self: self._row.impressions)
+    clicks = property(lambda self: self._row.clicks)
+    conversions = property(lambda self: self._row.conversions)
+    revenue = property(lambda self: self._row.revenue)
+    spend = property(lambda self: self._row.spend)
+
+    @property
+    def click_through_rate(self) -> float | None:
+        return rates.click_through_rate(clicks=self._row.clicks, impressions=self._row.impressions)
+
+    @property
+    def conversion_rate(self) -> float | None:
+        return rates.conversion_rate(conversions=self._row.conversions, clicks=self._row.clicks)
 
 
 @type_policy(ANALYTICS_READERS)
