@@ -228,3 +228,7 @@ async def evaluate_flags(
             }
         )
     return {"evaluateFlags": answers}
+
+
+# Statements each answer runs inside its BEGIN ... COMMIT (tests/bench/test_floor.py counts them).
+FLOOR_STATEMENTS = {"campaigns_page": 6, "flat_list": 1, "evaluate_flags": 1}
