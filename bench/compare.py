@@ -26,7 +26,9 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -38,12 +40,15 @@ from bench.compare_report import Measure, OpenMeasure, print_report
 from bench.documents import Request, bearer, requests
 from bench.floor import DOCUMENTS, asyncpg_dsn
 from bench.floor_answers import FLOOR_STATEMENTS
-from bench.harness import LiveProcess, bench_database, live_app
+from bench.harness import UNLIMITED_BUDGET, LiveProcess, bench_database, live_app
 from bench.openloop import closed_loop, open_loop, request_bytes
 from core.embedded import EmbeddedServices
+from core.redis import create_redis
 from core.settings import Settings
 from core.viewer import Role
 
+# Each request with the headers that send it.
+Sent = list[tuple[Request, dict[str, str]]]
 TARGETS = ("server", "floor")
 FACTORIES = {"server": "server:create_app", "floor": "bench.floor:create_app"}
 WARMUP_S = 1.0
@@ -68,34 +73,38 @@ def _redis(settings: Settings) -> Iterator[str]:
         embedded.stop()
 
 
-async def _facts(url: str, redis_url: str) -> dict[str, object]:
-    """Who sends the requests, and the pids of PostgreSQL's postmaster and of Redis."""
-    conn = await asyncpg.connect(asyncpg_dsn(url))
-    try:
-        first = "SELECT min(id) FROM users WHERE role = $1 AND deleted_at IS NULL"
-        facts: dict[str, object] = {
-            "admin": await conn.fetchval(first, "admin"),
-            "customer": await conn.fetchval(first, "customer"),
-            "postmaster": procstat.postmaster_pid(await conn.fetchval("SHOW data_directory")),
-        }
-    finally:
-        await conn.close()
-    from core.redis import create_redis
+@dataclass(frozen=True)
+class Facts:
+    """Who sends the requests (seeded users), and the pids to pin."""
 
+    admin: int
+    customer: int
+    postmaster: int | None
+    redis: int
+
+
+async def _facts(url: str, redis_url: str) -> Facts:
+    conn = await asyncpg.connect(asyncpg_dsn(url))
     redis = create_redis(redis_url)
     try:
-        facts["redis"] = int((await redis.info("server"))["process_id"])
+        first = "SELECT min(id) FROM users WHERE role = $1 AND deleted_at IS NULL"
+        return Facts(
+            admin=await conn.fetchval(first, "admin"),
+            customer=await conn.fetchval(first, "customer"),
+            postmaster=procstat.postmaster_pid(await conn.fetchval("SHOW data_directory")),
+            redis=int((await redis.info("server"))["process_id"]),
+        )
     finally:
+        await conn.close()
         await redis.aclose()
-    return facts
 
 
-def _headers(secret: str, request: Request, facts: dict[str, object]) -> dict[str, str]:
-    user_id = facts["admin"] if request.role is Role.ADMIN else facts["customer"]
-    return {"authorization": bearer(secret, role=request.role, user_id=int(user_id))}  # type: ignore[call-overload]
+def _headers(secret: str, request: Request, facts: Facts) -> dict[str, str]:
+    user_id = facts.admin if request.role is Role.ADMIN else facts.customer
+    return {"authorization": bearer(secret, role=request.role, user_id=user_id)}
 
 
-def _post(base: str, request: Request, headers: dict[str, str]) -> dict[str, object]:
+def _post(base: str, request: Request, headers: dict[str, str]) -> dict[str, Any]:
     response = httpx.post(f"{base}/graphql", json=request.body, headers=headers, timeout=30)
     body = response.json()
     if response.status_code != 200 or body.get("errors"):
@@ -103,14 +112,14 @@ def _post(base: str, request: Request, headers: dict[str, str]) -> dict[str, obj
     return body  # type: ignore[no-any-return]
 
 
-def _statements(url: str, redis_url: str, env: dict[str, str], pool: int, sent: list[tuple]) -> list[int]:  # type: ignore[type-arg]
+def _statements(url: str, redis_url: str, env: dict[str, str], pool: int, sent: Sent) -> list[int]:
     """sqlStatements of one request of each document to a development-mode server."""
     dev = {**env, "APP_ENV": "development", "SQL_STATS": "true"}
     with live_app(FACTORIES["server"], url, redis_url=redis_url, pool_size=pool, env=dev) as live:
-        return [int(_post(live.base, r, h)["extensions"]["sqlStatements"]) for r, h in sent]  # type: ignore[index]
+        return [int(_post(live.base, r, h)["extensions"]["sqlStatements"]) for r, h in sent]
 
 
-def _identical(lives: dict[str, LiveProcess], sent: list[tuple]) -> None:  # type: ignore[type-arg]
+def _identical(lives: dict[str, LiveProcess], sent: Sent) -> None:
     for request, headers in sent:
         server, floor = (orjson.dumps(_post(lives[t].base, request, headers)["data"]) for t in TARGETS)
         if server != floor:
@@ -141,11 +150,12 @@ def _open(live: LiveProcess, wire: bytes, rate: float, args: argparse.Namespace)
         lag_p99=run.percentile(99, run.send_lag_ms),
         connections=run.connections,
         errors=run.errors,
+        late=run.late,
         cpu_ms=1000 * cpu / max(1, run.answered),
     )
 
 
-def _measure(lives: dict[str, LiveProcess], sent: list[tuple], args: argparse.Namespace) -> list:  # type: ignore[type-arg]
+def _measure(lives: dict[str, LiveProcess], sent: Sent, args: argparse.Namespace) -> list[Any]:
     """Per document: per round, each target's closed-loop Measure and open-loop OpenMeasure."""
     results = []
     for request, headers in sent:
@@ -194,8 +204,7 @@ def main() -> None:
         "JWT_SECRET": secret,
         # A fresh key space, and a budget no run exhausts: both still draw the same cost each request.
         "REDIS_KEY_PREFIX": f"bench-compare-{uuid.uuid4().hex[:8]}:",
-        "RATE_LIMIT_BUCKET": str(10**12),
-        "RATE_LIMIT_REFILL_PER_SECOND": str(10**12),
+        **UNLIMITED_BUDGET,
     }
     with ExitStack() as stack:
         url = stack.enter_context(bench_database(settings))
@@ -220,12 +229,12 @@ def main() -> None:
         }
         print("Answers:", flush=True)
         _identical(lives, sent)
-        infrastructure = [p for p in (facts["postmaster"], facts["redis"]) if isinstance(p, int)]
+        infrastructure = [p for p in (facts.postmaster, facts.redis) if p is not None]
         backends = [c for p in infrastructure for c in procstat.children(p)]
         pinned = procstat.Pinning.pin([*infrastructure, *backends, os.getpid()], {args.load_cpu})
         print(
             f"Pinned: server and floor to cpu {args.server_cpu}; PostgreSQL (postmaster"
-            f" {facts['postmaster']}, {len(backends)} children), Redis ({facts['redis']}) and the generator"
+            f" {facts.postmaster}, {len(backends)} children), Redis ({facts.redis}) and the generator"
             f" to cpu {args.load_cpu}"
         )
         try:

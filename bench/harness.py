@@ -25,6 +25,10 @@ from core.settings import PROJECT_ROOT, Settings
 from core.urls import redact, with_database
 
 BENCH_DATABASE = "swipesavvy_bench"
+# Settings for a benchmarked server whose requests must never be refused by the cost-based rate limit
+# (each still draws its cost from Redis): with the default budget (50,000, refilling 500/s) one
+# identity can send a dashboard query (cost ~20,000) only about once every 40 seconds.
+UNLIMITED_BUDGET = {"RATE_LIMIT_BUCKET": str(10**12), "RATE_LIMIT_REFILL_PER_SECOND": str(10**12)}
 
 
 @dataclass
@@ -144,9 +148,12 @@ def live_app(
 
 
 @contextmanager
-def live_server(database_url: str, *, workers: int = 1, pool_size: int = 10) -> Iterator[str]:
-    """uvicorn serving the app against `database_url` in a child process; yields its base URL."""
-    with live_app("server:create_app", database_url, workers=workers, pool_size=pool_size) as live:
+def live_server(
+    database_url: str, *, workers: int = 1, pool_size: int = 10, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """uvicorn serving the app against `database_url` in a child process; yields its base URL.
+    `env` adds settings (e.g. UNLIMITED_BUDGET)."""
+    with live_app("server:create_app", database_url, workers=workers, pool_size=pool_size, env=env) as live:
         yield live.base
 
 

@@ -12,7 +12,7 @@ Why this is accurate enough: the scheduler sends every request that is due each 
 it records how late each send was against its schedule (`send_lag`); the report prints that lag, so a
 generator that fell behind shows it. The per-request work here is one `write` of prebuilt bytes and a
 header scan of the answer, tens of microseconds: far below the server's milliseconds, on its own core.
-Requests still unanswered `drain_s` after the schedule ends count as errors, with infinite latency.
+Requests still unanswered `drain_s` after the schedule ends count as late, with infinite latency.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ class Run:
     seconds: float
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
+    # Requests still unanswered `drain_s` after the schedule ended (their latency counts as infinite).
+    late: int = 0
     send_lag_ms: list[float] = field(default_factory=list)
     connections: int = 0
 
@@ -235,7 +237,7 @@ async def open_loop(
         _, late = await asyncio.wait(set(pending), timeout=drain_s)
         for task in late:
             task.cancel()
-        run.errors += len(late)
+        run.late += len(late)
         run.latencies_ms += [math.inf] * len(late)
     run.seconds = total / rate  # the schedule's length: answered / seconds is the rate achieved
     run.connections = len(every)
