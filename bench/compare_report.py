@@ -4,7 +4,8 @@ ratios, then the issue's targets, each met or not (worst round counts). Nothing 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 MB = 1_000_000
@@ -17,6 +18,7 @@ class Measure:
     rps: float
     cpu_ms: float
     errors: int
+    failures: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class OpenMeasure:
     errors: int
     late: int
     cpu_ms: float
+    failures: Counter[str] = field(default_factory=Counter)
 
 
 def _ratio(a: float, b: float) -> float:
@@ -115,7 +118,16 @@ def print_report(
     print(f"  flat list CPU/request <= 2x floor's        {cpu_flat:6.2f}x       {_verdict(cpu_flat <= 2)}")
     print(f"  RSS per worker < 250 MB (dashboard load)   {rss:6.0f} MB     {_verdict(rss < 250)}")
     if errors:
-        print(f"\n  {errors} answers were errors (non-200, GraphQL errors, or a dropped connection).")
+        kinds: Counter[str] = Counter()
+        for _, rounds, _ in results:
+            for c, o in rounds:
+                for m in (*c.values(), *o.values()):
+                    kinds.update(m.failures)
+        shown = ", ".join(f"{n} x {kind}" for kind, n in kinds.most_common())
+        print(
+            f"\n  {errors} answers were errors, by HTTP status (200: GraphQL errors in the body) or"
+            f" dropped connection: {shown}"
+        )
     if late:
         print(
             f"  {late} open-loop requests were unanswered when the wait after the schedule ended: the target"

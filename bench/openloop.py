@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -36,6 +36,8 @@ class Run:
     seconds: float
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
+    # What the errors were: an HTTP status ("200" for a GraphQL error in a 200), or "connection".
+    failures: Counter[str] = field(default_factory=Counter)
     # Requests still unanswered `drain_s` after the schedule ended (their latency counts as infinite).
     late: int = 0
     send_lag_ms: list[float] = field(default_factory=list)
@@ -121,8 +123,10 @@ def _content_length(head: bytes) -> int:
     return int(head[at + 17 : line_end if line_end >= 0 else len(head)])
 
 
-def _ok(status: int, body: bytes) -> bool:
-    return status == 200 and ERROR_MARK not in body
+def _count(run: Run, status: int, body: bytes) -> None:
+    if status != 200 or ERROR_MARK in body:
+        run.errors += 1
+        run.failures[str(status)] += 1
 
 
 async def _open(host: str, port: int) -> _Connection:
@@ -149,10 +153,11 @@ async def closed_loop(url: str, request: bytes, *, clients: int, seconds: float)
                 status, body = await conn.send(request)
             except ConnectionError:
                 run.errors += 1
+                run.failures["connection"] += 1
                 conn = await _open(host, port)
                 continue
             run.latencies_ms.append((time.perf_counter() - started) * 1000)
-            run.errors += not _ok(status, body)
+            _count(run, status, body)
 
     began = time.perf_counter()
     await asyncio.gather(*(client(c) for c in connections))
@@ -215,10 +220,11 @@ async def open_loop(
                 opened -= 1
                 continue
             run.latencies_ms.append((time.perf_counter() - scheduled) * 1000)
-            run.errors += not _ok(status, body)
+            _count(run, status, body)
             release(conn)
             return
         run.errors += 1
+        run.failures["connection"] += 1
 
     interval = 1.0 / rate
     total = int(rate * seconds)
