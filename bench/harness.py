@@ -25,6 +25,10 @@ from core.settings import PROJECT_ROOT, Settings
 from core.urls import redact, with_database
 
 BENCH_DATABASE = "swipesavvy_bench"
+# Settings for a benchmarked server whose requests must never be refused by the cost-based rate limit
+# (each still draws its cost from Redis): with the default budget (50,000, refilling 500/s) one
+# identity can send a dashboard query (cost ~20,000) only about once every 40 seconds.
+UNLIMITED_BUDGET = {"RATE_LIMIT_BUCKET": str(10**12), "RATE_LIMIT_REFILL_PER_SECOND": str(10**12)}
 
 
 @dataclass
@@ -73,54 +77,84 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class LiveProcess:
+    """A uvicorn child serving one app: its base URL and the pid of the process doing the work (with
+    one worker and no --workers flag uvicorn serves in the process it started as)."""
+
+    base: str
+    pid: int
+
+
 @contextmanager
-def live_server(database_url: str, *, workers: int = 1, pool_size: int = 10) -> Iterator[str]:
-    """uvicorn serving the app against `database_url` in a child process; yields its base URL."""
+def live_app(
+    factory: str,
+    database_url: str,
+    *,
+    redis_url: str | None = None,
+    workers: int | None = None,
+    pool_size: int = 10,
+    env: dict[str, str] | None = None,
+    cpus: str | None = None,
+) -> Iterator[LiveProcess]:
+    """uvicorn serving `factory` ("module:function") against `database_url` in a child process.
+
+    `workers=None` passes no --workers flag (one process: the pid yielded is the worker); `cpus`
+    pins the process with `taskset -c`. REDIS_URL comes from `redis_url`, else the environment,
+    else an embedded Redis started for this server.
+    """
     port = _free_port()
-    env = {
+    environment = {
         **os.environ,
         "DATABASE_URL": database_url,
         "APP_ENV": "development",
         "LOG_LEVEL": "WARNING",
         "DB_POOL_SIZE": str(pool_size),
         "SEED_DEMO_ON_START": "false",
+        **(env or {}),
     }
     embedded_redis = None
-    if not env.get("REDIS_URL"):
+    if redis_url:
+        environment["REDIS_URL"] = redis_url
+    elif not environment.get("REDIS_URL"):
         embedded_redis = EmbeddedServices(data_dir=PROJECT_ROOT / ".data" / "bench-redis", database_name="")
-        env["REDIS_URL"] = embedded_redis.start_redis()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "server:create_app",
-        "--factory",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
+        environment["REDIS_URL"] = embedded_redis.start_redis()
+    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--port", str(port)]
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    command += ["--log-level", "warning", "--no-access-log"]
+    if cpus is not None:
+        command = ["taskset", "-c", cpus, *command]  # taskset execs: the pid stays the server's
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{factory} exited with {process.returncode} before it was ready")
             try:
                 if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
         else:
-            raise RuntimeError("server did not become ready")
-        yield base
+            raise RuntimeError(f"{factory} did not become ready")
+        yield LiveProcess(base=base, pid=process.pid)
     finally:
         process.terminate()
         process.wait(timeout=20)
         if embedded_redis is not None:
             embedded_redis.stop()
+
+
+@contextmanager
+def live_server(
+    database_url: str, *, workers: int = 1, pool_size: int = 10, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """uvicorn serving the app against `database_url` in a child process; yields its base URL.
+    `env` adds settings (e.g. UNLIMITED_BUDGET)."""
+    with live_app("server:create_app", database_url, workers=workers, pool_size=pool_size, env=env) as live:
+        yield live.base
 
 
 async def run_load(
