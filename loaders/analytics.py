@@ -133,7 +133,7 @@ class DailyMetricsByCampaignLoader(Loader[RangeKey, list[Row]]):
         for (start, end), ids in _by_range(keys).items():
             query = select(*METRIC_DAY_COLUMNS).where(d.campaign_id.in_(ids), d.date.between(start, end))
             query = visible_metrics(query, self.viewer, d.campaign_id).order_by(d.date)
-            for row in await session.execute(query):
+            for row in (await session.execute(query)).all():
                 found[(row.campaign_id, start, end)].append(row)
         return [found.get(key, []) for key in keys]
 
@@ -225,7 +225,7 @@ class TrendByCampaignLoader(Loader[TrendKey, list[TrendBucket]]):
             query = visible_metrics(query, self.viewer, query.selected_columns[0]).order_by(
                 query.selected_columns[0], query.selected_columns[1]
             )
-            for campaign_id, period, imp, clk, conv, rev in await session.execute(query):
+            for campaign_id, period, imp, clk, conv, rev in (await session.execute(query)).all():
                 start_at = period if isinstance(period, dt.datetime) else day_start(period)
                 bucket = TrendBucket(start_at, int(imp), int(clk), int(conv), money(rev))
                 found[(campaign_id, granularity, start, end)].append(bucket)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from operator import itemgetter
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from core.context import Ctx
 from core.errors import BadUserInput
 from core.policies import ANALYTICS_READERS, OVERVIEW_READERS
-from loaders.analytics import Granularity, MetricTotals, SegmentTotals, TrendBucket
+from loaders.analytics import METRIC_DAY_COLUMNS, Granularity, MetricTotals, SegmentTotals, TrendBucket
 from loaders.campaigns import CampaignByIdLoader
 from models.analytics import CampaignDailyMetrics
 from resolvers import rates
@@ -20,6 +22,9 @@ from schema.permissions import allow, type_policy
 
 if TYPE_CHECKING:
     from schema.campaigns.types import Campaign
+
+# Where each column of a day's row is (loaders/analytics.py selects METRIC_DAY_COLUMNS in this order).
+_DAY_INDEX = {column.key: index for index, column in enumerate(METRIC_DAY_COLUMNS)}
 
 # Longest range one request may ask for: a year of daily rows per campaign.
 MAX_RANGE_DAYS = 366
@@ -73,28 +78,31 @@ class MetricDay:
         return DayOfMetrics(row)  # type: ignore[return-value]
 
 
-class DayOfMetrics:
-    """A day's row as MetricDay's fields read it (same attribute names), without building a MetricDay."""
+class DayOfMetrics(tuple):  # type: ignore[type-arg]
+    """A day's row as MetricDay's fields read it (same attribute names), without building a MetricDay:
+    the row's values in a tuple, read by C-level accessors, the rates computed only when selected."""
 
-    __slots__ = ("_row",)
+    __slots__ = ()
 
-    def __init__(self, row: CampaignDailyMetrics) -> None:
-        self._row = row
+    def __new__(cls, row: Any) -> DayOfMetrics:
+        # A loader's row is a sequence of METRIC_DAY_COLUMNS; a mutation's entity is read by name.
+        values = row if isinstance(row, Sequence) else tuple(getattr(row, c.key) for c in METRIC_DAY_COLUMNS)
+        return super().__new__(cls, values)
 
-    date = property(lambda self: self._row.date)
-    impressions = property(lambda self: self._row.impressions)
-    clicks = property(lambda self: self._row.clicks)
-    conversions = property(lambda self: self._row.conversions)
-    revenue = property(lambda self: self._row.revenue)
-    spend = property(lambda self: self._row.spend)
+    date = property(itemgetter(_DAY_INDEX["date"]))
+    impressions = property(itemgetter(_DAY_INDEX["impressions"]))
+    clicks = property(itemgetter(_DAY_INDEX["clicks"]))
+    conversions = property(itemgetter(_DAY_INDEX["conversions"]))
+    revenue = property(itemgetter(_DAY_INDEX["revenue"]))
+    spend = property(itemgetter(_DAY_INDEX["spend"]))
 
     @property
     def click_through_rate(self) -> float | None:
-        return rates.click_through_rate(clicks=self._row.clicks, impressions=self._row.impressions)
+        return rates.click_through_rate(clicks=self.clicks, impressions=self.impressions)
 
     @property
     def conversion_rate(self) -> float | None:
-        return rates.conversion_rate(conversions=self._row.conversions, clicks=self._row.clicks)
+        return rates.conversion_rate(conversions=self.conversions, clicks=self.clicks)
 
 
 @type_policy(ANALYTICS_READERS)

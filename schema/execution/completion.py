@@ -1,7 +1,7 @@
 """Completing resolved values: leaves serialised, lists walked, objects queued for the next level.
 
-An object whose fields all read attributes into leaves is completed where it is met, in one loop,
-instead of waiting for the next level (a day of metrics, a variant, a category).
+An object whose fields all read attributes into leaves is completed where it is met, by its plan's
+compiled `fill` (leaves.py), instead of waiting for the next level (a day of metrics, a variant).
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ class Completion(Propagation):
                 )
         result: dict[str, Any] = {}
         container[key] = result
-        if plan.leaf_only and _complete_leaves(plan, value, result):
+        if plan.fill is not None and plan.fill(value, result):
             return
         entry = Entry(value, result, plan, container, key, nullable, parent, typename)
         bucket = following.get(id(plan))
@@ -188,26 +188,3 @@ class Completion(Propagation):
             raise NotImplementedError("awaitable list items")  # no resolver of this schema returns them
         if not item_nullable:
             raise TypeError(null_message(fp))
-
-
-def _complete_leaves(plan: SelectionPlan, source: Any, result: dict[str, Any]) -> bool:
-    """Fill `result` from an object whose fields all read attributes into leaves; False (and `result`
-    left to the general path, which reports the error exactly) if a field fails or is null where it
-    may not be."""
-    try:
-        for fp in plan.fields:
-            if fp.typename is not None:
-                result[fp.response_name] = fp.typename
-                continue
-            value = fp.attribute(source)  # type: ignore[misc]
-            if value is None:
-                if not fp.nullable:
-                    result.clear()
-                    return False
-                result[fp.response_name] = None
-            else:
-                result[fp.response_name] = fp.shape.serialize(value)  # type: ignore[misc]
-    except Exception:  # noqa: BLE001
-        result.clear()
-        return False
-    return True

@@ -41,6 +41,8 @@ from graphql import (
 from graphql.execution.collect_fields import FieldDetails, collect_subfields
 from graphql.pyutils import Undefined, inspect
 
+from schema.execution.leaves import compile_fill
+
 STRAWBERRY_FIELD = "strawberry-definition"
 GRAPHQL_MAX_INT = 2**31 - 1
 GRAPHQL_MIN_INT = -(2**31)
@@ -117,6 +119,8 @@ class FieldPlan:
     attribute: Callable[[Any], Any] | None
     # Set for `__typename`: the parent type's name.
     typename: str | None = None
+    # The attribute `attribute` reads (the Strawberry field's python name).
+    python_name: str | None = None
     # The selection set under this field, per object type it may return (built on first use).
     children: dict[str, SelectionPlan] = field(default_factory=dict)
 
@@ -135,9 +139,10 @@ class SelectionPlan:
 
     object_type: GraphQLObjectType
     fields: list[FieldPlan]
-    # Every field reads an attribute into a leaf (or is `__typename`): such an object is completed where
-    # it is met, in one loop, instead of waiting for the next level.
-    leaf_only: bool = False
+    # Set when every field reads an attribute into a leaf (or is `__typename`): such an object is
+    # completed where it is met, by this function compiled for the plan (leaves.py), instead of
+    # waiting for the next level.
+    fill: Callable[[Any, dict[str, Any]], bool] | None = None
 
 
 def field_plan(
@@ -160,8 +165,18 @@ def field_plan(
         and getattr(resolver, "__name__", None) == "_get_basic_result"
     ):
         attribute = attrgetter(strawberry_field.python_name)
+    python_name = strawberry_field.python_name if attribute is not None else None
     return FieldPlan(
-        response_name, parent_type, name, field_def, details, shape, nullable, attribute, typename
+        response_name,
+        parent_type,
+        name,
+        field_def,
+        details,
+        shape,
+        nullable,
+        attribute,
+        typename,
+        python_name,
     )
 
 
@@ -173,7 +188,7 @@ def selection_plan(
     leaf_only = all(
         p.typename is not None or (p.attribute is not None and p.shape.kind == "leaf") for p in plans
     )
-    return SelectionPlan(object_type, plans, leaf_only)
+    return SelectionPlan(object_type, plans, compile_fill(plans) if leaf_only else None)
 
 
 def child_plan(executor: Any, parent: FieldPlan, object_type: GraphQLObjectType) -> SelectionPlan:
