@@ -20,7 +20,7 @@ import httpx
 from sqlalchemy import delete, func, select
 from strawberry import relay
 
-from bench.harness import LoadResult, bench_database, live_server, median, print_table, run_load
+from bench.harness import LoadResult, bench_database, bench_env, live_server, median, print_table, run_load
 from core.database import create_engine
 from core.settings import Settings
 from core.tokens import mint_access_token, signing_secret
@@ -127,7 +127,7 @@ def main() -> None:
 
     with bench_database(settings) as url:
         test_id, customers = asyncio.run(_prepare(url, settings))
-        with live_server(url, workers=1, pool_size=args.pool_size) as base:
+        with live_server(url, workers=1, pool_size=args.pool_size, env=bench_env(args.pool_size)) as base:
             if test_id is None:
                 test_id = _create(base, admin)
             user_ids = [relay.to_base64("User", u) for u in customers]

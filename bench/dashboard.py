@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import httpx
 
-from bench.harness import bench_database, live_server, median, print_table, run_load
+from bench.harness import bench_database, bench_env, live_server, median, print_table, run_load
 from core.settings import Settings
 from core.tokens import mint_access_token, signing_secret
 from core.viewer import Role
@@ -55,7 +55,10 @@ def main() -> None:
     )
     headers = {"authorization": f"Bearer {token}"}
 
-    with bench_database(settings) as url, live_server(url, workers=1, pool_size=args.pool_size) as base:
+    with (
+        bench_database(settings) as url,
+        live_server(url, workers=1, pool_size=args.pool_size, env=bench_env(args.pool_size)) as base,
+    ):
 
         async def call(client: httpx.AsyncClient) -> httpx.Response:
             return await client.post(

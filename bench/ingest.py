@@ -32,7 +32,7 @@ import httpx
 from sqlalchemy import func, select
 from strawberry import relay
 
-from bench.harness import LoadResult, live_server, run_load
+from bench.harness import LoadResult, bench_env, live_server, run_load
 from core import database_admin as databases
 from core import migrate
 from core.database import create_engine, create_sessionmaker
@@ -200,7 +200,7 @@ def main() -> None:
 
     with (
         ingest_database(settings, campaigns=args.campaigns) as (url, campaign_ids),
-        live_server(url, workers=1, pool_size=args.pool_size) as base,
+        live_server(url, workers=1, pool_size=args.pool_size, env=bench_env(args.pool_size)) as base,
     ):
         if app:
             users = asyncio.run(_create_customers(url, settings, args.customers))
