@@ -39,7 +39,8 @@ def _serialised(leaf: Any, value: str, serializer: str) -> str:
 def compile_fill(fields: list[FieldPlan]) -> Callable[[Any, dict[str, Any]], bool]:
     """`fill(source, result)`: the object's response dict, in field order; False when the general path
     must complete it instead."""
-    lines = ["def fill(source, result):", "    try:"]
+    # `pass`: every field of the selection may be skipped, leaving an empty object.
+    lines = ["def fill(source, result):", "    try:", "        pass"]
     names: dict[str, Any] = {}
     for index, fp in enumerate(fields):
         key = repr(fp.response_name)

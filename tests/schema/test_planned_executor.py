@@ -130,6 +130,7 @@ DOCUMENTS: list[tuple[str, dict[str, Any] | None]] = [
     ("{ mids { grid } top { grid } }", None),
     ("{ mids { label plains { name note } } }", None),
     ("{ mids { plains { note __typename } } }", None),
+    ("{ mids { plains { name @skip(if: true) } leaves { name @include(if: false) } } }", None),
     ("{ mids { things { __typename name ... on Leaf { exact } ... on Other { size } } } }", None),
     ("{ top { union { __typename ... on Other { size } ... on Leaf { later } } } }", None),
     ("{ brokenList maybeTop { label } }", None),
