@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, false, func, literal, select, true, tuple_
+from sqlalchemy import ColumnElement, Numeric, Row, cast, false, func, literal, select, true, tuple_
 
 from core.policies import FLAG_AUDIT_READERS, FLAG_READERS
 from core.viewer import Viewer
@@ -224,7 +224,9 @@ class UsageTotalsByFlagLoader(Loader[UsageKey, UsageTotals]):
                     func.sum(d.disabled_count),
                     func.sum(d.error_count),
                     func.sum(d.cache_hits),
-                    func.sum(d.response_time_ms_total),
+                    # Summed as NUMERIC: a float sum depends on the order rows are scanned in, which
+                    # depends on the other flags of the batch (found by the differential corpus).
+                    func.sum(cast(d.response_time_ms_total, Numeric)),
                 )
                 .where(d.flag_id.in_(ids), d.date.between(start, end), flags_visible_to(self.viewer))
                 .group_by(d.flag_id)

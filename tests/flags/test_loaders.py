@@ -161,3 +161,20 @@ async def test_usage_totals_sum_each_flags_days(db: AsyncSession, settings: Sett
     assert totals[1] == UsageTotals.zero()
     assert totals[2].total_checks == 40 and totals[2].peak_daily_users == 10
     assert len(statements) == 1
+
+
+async def test_response_time_totals_do_not_depend_on_the_order_rows_are_summed(
+    db: AsyncSession, settings: Settings
+) -> None:
+    # As floats, 1e16 + 1 + 1 is 1e16 in this order and 1e16 + 2 in the other: a sum that depends on
+    # the scan order, which depends on the other flags of the batch. Summed exactly it is 1e16 + 2.
+    (flag,) = await _flags(db, 1)
+    for offset, milliseconds in enumerate((1e16, 1.0, 1.0)):
+        await f.make_feature_flag_analytics(
+            db, flag_id=flag.id, date=D1 + dt.timedelta(days=offset), response_time_ms_total=milliseconds
+        )
+    loader = context(db, settings, ADMIN).loader(UsageTotalsByFlagLoader)
+
+    totals = await loader.load((flag.id, D1, D1 + dt.timedelta(days=2)))
+
+    assert totals.response_time_ms_total == 1e16 + 2
