@@ -34,6 +34,7 @@ from tests.differential.harness import comparing, corpus_cases
 from tests.differential.world import load_world, seeded_database
 
 DATABASE = "swipesavvy_differential"
+FAULTED_PER_ROLE = 200
 
 
 def _print_stats(stats: Counter[str]) -> None:
@@ -80,13 +81,17 @@ async def _run(settings: Settings, server_url: str, args: argparse.Namespace) ->
             for title, part in parts:
                 comparison.tallies.clear()
                 began = time.perf_counter()
-                await comparison.run(part, title)
+                await comparison.run_by_role(part, title)
                 print(f"\n{title} ({len(part)} runs, {time.perf_counter() - began:.0f}s)")
                 print(comparison.report())
             print(f"documents skipped (required variables not fillable): {skipped}")
             comparison.tallies.clear()
-            await run_faults(comparison)
-            print(f"\ninjected errors ({len(FAULTS)} faults)")
+            began = time.perf_counter()
+            await run_faults(comparison, cases, per_role=FAULTED_PER_ROLE)
+            print(
+                f"\ninjected errors ({len(FAULTS)} faults, and {FAULTED_PER_ROLE} generated queries per role"
+                f" with by-id loads failing; {time.perf_counter() - began:.0f}s)"
+            )
             print(comparison.report())
             if comparison.mismatches:
                 print(f"\n{len(comparison.mismatches)} disagreements; the first:\n{comparison.mismatches[0]}")

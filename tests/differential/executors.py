@@ -1,11 +1,13 @@
-"""The two executors compared: the reference is graphql-core's (`InputBoundary`, as the API runs today);
-the candidate is the planned executor once it exists, else whatever `build_schema()` defaults to.
+"""The two executors compared: the reference is graphql-core's (`InputBoundary`: its executor with the
+input boundary in front); the candidate is the planned executor once it exists, else whatever class
+`build_schema()` gave the schema.
 
 Choosing the candidate, first that applies:
 - `DIFF_CANDIDATE=module:Class` in the environment (any execution context class, e.g. a deliberately
   broken one to see the comparison fail);
 - `schema.execution.PlannedExecution`, when that module exists;
-- `build_schema()`'s default class (today InputBoundary too: the comparison then agrees trivially).
+- the class `build_schema()` gave the schema (until the planned executor lands, InputBoundary too: the
+  comparison then agrees trivially).
 """
 
 from __future__ import annotations
@@ -53,10 +55,12 @@ def candidate_class() -> tuple[type, str]:
         return _load(spec), f"${CANDIDATE_VARIABLE}"
     try:
         return _load("schema.execution:PlannedExecution"), "schema.execution.PlannedExecution"
-    except (ImportError, AttributeError):
+    except ModuleNotFoundError as exc:
+        if exc.name != "schema.execution":
+            raise  # the module exists but fails to import: that is a failure, not an absence
+    except AttributeError:
         pass
-    default = inspect.signature(api.build_schema).parameters["execution_context_class"].default
-    return default, "build_schema() default"
+    return api.schema.execution_context_class, "the schema's own (build_schema)"
 
 
 def _schema_with(executor: type) -> Any:
