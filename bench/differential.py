@@ -9,13 +9,14 @@ with data at depth 3 or more), time; then the first disagreement, if any (exit s
 The full corpus is made from the committed seed the first time (Hypothesis: about a quarter of an hour
 on two cores) and kept under DATA_DIR/differential/ for later runs. `DIFF_CANDIDATE=module:Class`
 chooses the candidate executor (tests/differential/executors.py). Uses the embedded PostgreSQL unless
-DATABASE_URL names a server; creates and drops a database `swipesavvy_differential` on it.
+DATABASE_URL names a server; creates and drops a database `swipesavvy_differential_<pid>` on it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from collections import Counter
@@ -33,7 +34,8 @@ from tests.differential.faults import FAULTS, run_faults
 from tests.differential.harness import comparing, corpus_cases
 from tests.differential.world import load_world, seeded_database
 
-DATABASE = "swipesavvy_differential"
+# One database per run, so two runs (a full run and a --regenerate, say) never drop each other's.
+DATABASE = f"swipesavvy_differential_{os.getpid()}"
 FAULTED_PER_ROLE = 200
 
 
@@ -56,9 +58,27 @@ def _full_corpus(settings: Settings, world, per_role: int) -> Path:  # type: ign
     return path
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+async def _drop_leftovers(server_url: str) -> None:
+    """Databases of earlier runs that were killed before they could drop them."""
+    prefix = DATABASE.rsplit("_", 1)[0] + "_"
+    for name in await databases.list_databases(server_url, prefix):
+        pid = name[len(prefix) :]
+        if pid.isdigit() and not _alive(int(pid)):
+            await databases.drop_database(server_url, name)
+
+
 async def _run(settings: Settings, server_url: str, args: argparse.Namespace) -> int:
-    if await databases.database_exists(server_url, DATABASE):
-        await databases.drop_database(server_url, DATABASE)
+    await _drop_leftovers(server_url)
     started = time.perf_counter()
     url = await seeded_database(server_url, DATABASE)
     try:
