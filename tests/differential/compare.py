@@ -7,7 +7,9 @@ import asyncio
 import contextlib
 import difflib
 import gc
+import inspect
 import json
+import sys
 import time
 import uuid
 import warnings
@@ -150,13 +152,26 @@ class Comparison:
         """graphql-core's executor, when an error nulls a non-null root field, drops awaitables of other
         fields without awaiting them; they sit in reference cycles until a garbage collection, whose
         "coroutine ... was never awaited" would then fail whatever test runs (warnings are errors).
-        They are collected and counted here; any other warning is issued again as it was."""
+        They are collected and counted here; any other warning is issued again as it was. A coroutine
+        finalised while a frame without builtins runs (a namedtuple's `__new__`, made by `eval`) cannot
+        even issue its warning (KeyError '__import__') and reaches `sys.unraisablehook` instead: it is
+        counted the same way."""
+        previous_hook = sys.unraisablehook
+
+        def unraisable(report: Any) -> None:
+            if inspect.iscoroutine(report.object):
+                self.unawaited += 1
+            else:
+                previous_hook(report)
+
+        sys.unraisablehook = unraisable
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")
             try:
                 yield
             finally:
                 gc.collect()
+                sys.unraisablehook = previous_hook
         for w in seen:
             if issubclass(w.category, RuntimeWarning) and "was never awaited" in str(w.message):
                 self.unawaited += 1
