@@ -29,6 +29,8 @@ from core.embedded import EmbeddedServices
 from core.settings import Settings
 from schema import schema as api
 from tests.differential import corpus as generated
+from tests.differential.answers import field_path, unstable_paths
+from tests.differential.compare import Mismatch
 from tests.differential.documents import collected_cases
 from tests.differential.faults import FAULTS, run_faults
 from tests.differential.harness import comparing, corpus_cases
@@ -56,6 +58,20 @@ def _full_corpus(settings: Settings, world, per_role: int) -> Path:  # type: ign
         print(f"generated in {time.perf_counter() - started:.0f}s into {path}")
         _print_stats(stats)
     return path
+
+
+def _where(mismatches: list[Mismatch]) -> Counter[str]:
+    """What differs, by part and field path (errors, or the data's shape, when no leaf says it)."""
+    found: Counter[str] = Counter()
+    for m in mismatches:
+        leaves = unstable_paths(m.reference.data, m.candidate.data)
+        if m.reference.data == m.candidate.data:
+            found[f"{m.label}: errors"] += 1
+        elif leaves is None:
+            found[f"{m.label}: shape of data (keys, key order or list lengths)"] += 1
+        else:
+            found.update(f"{m.label}: {field_path(p)}" for p in leaves)
+    return found
 
 
 def _alive(pid: int) -> bool:
@@ -114,7 +130,10 @@ async def _run(settings: Settings, server_url: str, args: argparse.Namespace) ->
             )
             print(comparison.report())
             if comparison.mismatches:
-                print(f"\n{len(comparison.mismatches)} disagreements; the first:\n{comparison.mismatches[0]}")
+                print(f"\n{len(comparison.mismatches)} disagreements, where:")
+                for where, n in _where(comparison.mismatches).most_common(20):
+                    print(f"  {n:>5}  {where}")
+                print(f"\nthe first:\n{comparison.mismatches[0]}")
                 return 1
             print("\nno disagreement")
             return 0

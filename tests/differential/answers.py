@@ -9,12 +9,17 @@ cancels the object's other fields still running (`gather_with_cancel`), so which
 reported depends on which finished first. Run against itself on the by-id fault, graphql-core's
 executor disagrees with itself on a few in a hundred such answers. So errors that differ only inside a
 subtree both answers hold as null, where the other answer reports an error that nulls that same
-subtree, are timing, not a difference; the comparison counts them apart (`timing`). Anything else
-that differs, data or errors, is a disagreement.
+subtree, are timing, not a difference; the comparison counts them apart (`timing`).
+
+And where the data differs, the reference is asked again: a value that differs between two runs of
+the reference itself (the clock: live experiment results carry `computedAt`, the instant they were
+computed) is no executor's doing. Such leaves are masked on both sides (`unstable_paths`, `masked`);
+what differs after that, data or errors, is a disagreement.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections import Counter
@@ -184,3 +189,52 @@ def same(reference: Answer, candidate: Answer) -> str | None:
     ):
         return "timing"
     return None
+
+
+UNSTABLE = "<differs between two runs of the reference>"
+
+
+def _differing_leaves(a: Any, b: Any, path: Path, out: set[Path]) -> bool:
+    """Add to `out` the paths where `a` and `b` hold different leaves; False when their shapes differ
+    (other keys or key order, other list lengths, a value against an object or list)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(_differing_leaves(a[k], b[k], (*path, k), out) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(
+            _differing_leaves(x, y, (*path, i), out) for i, (x, y) in enumerate(zip(a, b, strict=True))
+        )
+    if isinstance(a, dict | list) or isinstance(b, dict | list):
+        return False
+    if a != b:
+        out.add(path)
+    return True
+
+
+def unstable_paths(first: bytes, again: bytes) -> set[Path] | None:
+    """Where two answers of the reference to the same case hold different leaves (None: their shapes
+    differ, nothing to mask)."""
+    found: set[Path] = set()
+    return found if _differing_leaves(orjson.loads(first), orjson.loads(again), (), found) else None
+
+
+def masked(answer: Answer, paths: set[Path]) -> Answer:
+    """The answer with the leaves at `paths` replaced by one marker (a path it lacks is left alone)."""
+    data = orjson.loads(answer.data)
+    for path in paths:
+        node = data
+        for key in path[:-1]:
+            node = node[key] if isinstance(node, dict | list) and _has(node, key) else None
+        if isinstance(node, dict | list) and path and _has(node, path[-1]):
+            node[path[-1]] = UNSTABLE
+    return dataclasses.replace(answer, data=orjson.dumps(data))
+
+
+def _has(node: dict[str, Any] | list[Any], key: Any) -> bool:
+    if isinstance(node, dict):
+        return key in node
+    return isinstance(key, int) and 0 <= key < len(node)
+
+
+def field_path(path: Path) -> str:
+    """A path without its list indices, for counting: `experiment.results.computedAt`."""
+    return ".".join(str(p) for p in path if not isinstance(p, int))

@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 import warnings
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.context import RequestContext
 from core.settings import Settings
-from tests.differential.answers import DEEP, Answer, Case, answer, same
+from tests.differential.answers import DEEP, Answer, Case, answer, field_path, masked, same, unstable_paths
 from tests.differential.world import World
 
 
@@ -64,6 +65,7 @@ class Tally:
     with_errors: int = 0
     internal: int = 0
     timing: int = 0  # agreed, errors differing only where graphql-core's own timing decides (answers.py)
+    unstable: int = 0  # agreed once the leaves the reference itself answers differently were masked
     seconds: float = 0.0
 
     @property
@@ -75,6 +77,7 @@ class Tally:
             f"{role:<10} queries {self.queries:>5}  agree {self.agree:>5}  disagree"
             f" {self.queries - self.agree:>4}  depth>={DEEP} {self.coverage:6.1%}"
             f"  with errors {self.with_errors:>4}  INTERNAL {self.internal:>3}  timing {self.timing:>3}"
+            f"  unstable {self.unstable:>3}"
             f"  {self.seconds:6.1f}s"
         )
 
@@ -91,6 +94,8 @@ class Comparison:
     tallies: dict[str, Tally] = field(default_factory=dict)
     mismatches: list[Mismatch] = field(default_factory=list)
     unawaited: int = 0  # coroutines the executors created and never awaited
+    # Leaves where the reference disagreed with itself (masked before comparing), by field path.
+    unstable_fields: Counter[str] = field(default_factory=Counter)
 
     def fresh(self, executors: Any = None) -> Comparison:
         """A comparison on the same pool with nothing seen yet (and, if given, other executors)."""
@@ -126,13 +131,26 @@ class Comparison:
         tally.with_errors += bool(reference.errors)
         tally.internal += any(key[3] == "INTERNAL" for key in reference.errors)
         verdict = same(reference, candidate)
+        if verdict is None and reference.data != candidate.data:
+            verdict = await self._unstable(case, reference, candidate)
         if verdict is not None:
             tally.agree += 1
             tally.timing += verdict == "timing"
+            tally.unstable += verdict == "unstable"
             return reference, None
         mismatch = Mismatch(case, reference, candidate, label)
         self.mismatches.append(mismatch)
         return reference, mismatch
+
+    async def _unstable(self, case: Case, reference: Answer, candidate: Answer) -> str | None:
+        """ "unstable" when the answers are the same once the leaves where the reference disagrees with
+        itself (asked again) are masked on both sides; else None."""
+        again = answer(await self.execute(self.executors.reference, case), case)
+        paths = unstable_paths(reference.data, again.data)
+        if not paths or same(masked(reference, paths), masked(candidate, paths)) is None:
+            return None
+        self.unstable_fields.update(field_path(p) for p in paths)
+        return "unstable"
 
     async def run(self, cases: list[Case], label: str = "") -> list[Answer]:
         """Every case, a few at a time (each execution on its own context and connections); the
@@ -187,4 +205,8 @@ class Comparison:
 
     def report(self) -> str:
         lines = [tally.line(role) for role, tally in self.tallies.items()]
-        return "\n".join([*lines, f"coroutines left unawaited (either executor): {self.unawaited}"])
+        lines.append(f"coroutines left unawaited (either executor): {self.unawaited}")
+        if self.unstable_fields:
+            fields = ", ".join(f"{name} x{n}" for name, n in self.unstable_fields.most_common())
+            lines.append(f"leaves the reference answers differently when asked again (masked): {fields}")
+        return "\n".join(lines)

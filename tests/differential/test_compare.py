@@ -5,9 +5,19 @@ JSON scalar)."""
 
 from __future__ import annotations
 
+import orjson
 from graphql import ExecutionResult, GraphQLError, Source
 
-from tests.differential.answers import Case, answer, data_depth, null_position, same
+from tests.differential.answers import (
+    Case,
+    answer,
+    data_depth,
+    field_path,
+    masked,
+    null_position,
+    same,
+    unstable_paths,
+)
 from tests.differential.compare import Mismatch
 
 DOCUMENT = "{ me { name } merchants { edges { node { name operatingHours } } } }"
@@ -117,3 +127,19 @@ def test_an_error_no_null_of_the_other_side_explains_is_a_difference() -> None:
     assert _same(data, [me, edges], [me, merchants]) is None
     # different data is never timing
     assert same(answer(ExecutionResult({"me": None}), CASE), answer(ExecutionResult(None), CASE)) is None
+
+
+def test_leaves_the_reference_answers_differently_are_masked_and_nothing_else() -> None:
+    first = orjson.dumps({"r": {"computedAt": "t1", "rows": [{"n": 1}, {"n": 2}]}})
+    again = orjson.dumps({"r": {"computedAt": "t2", "rows": [{"n": 1}, {"n": 2}]}})
+    paths = unstable_paths(first, again)
+    assert paths == {("r", "computedAt")}
+    assert field_path(("r", "rows", 1, "n")) == "r.rows.n"
+    candidate = answer(ExecutionResult({"r": {"computedAt": "t3", "rows": [{"n": 1}, {"n": 2}]}}), CASE)
+    reference = answer(ExecutionResult(orjson.loads(first)), CASE)
+    assert same(masked(reference, paths), masked(candidate, paths)) == "same"
+    reordered = answer(ExecutionResult({"r": {"computedAt": "t3", "rows": [{"n": 2}, {"n": 1}]}}), CASE)
+    assert same(masked(reference, paths), masked(reordered, paths)) is None
+    # answers of other shapes (key order, list lengths) are never masked into agreement
+    assert unstable_paths(orjson.dumps({"a": 1, "b": 2}), orjson.dumps({"b": 2, "a": 1})) is None
+    assert unstable_paths(orjson.dumps([1]), orjson.dumps([1, 2])) is None

@@ -1,7 +1,8 @@
 """Proof that the planned executor changes nothing (issue 10, part 4): documents run by the reference
 (graphql-core's executor) and the candidate (tests/differential/executors.py), as every role, against
 one seeded state, give the same `data` (byte for byte, key order included) and the same errors (a
-multiset of message, path, locations, code).
+multiset of message, path, locations, code), up to what graphql-core does not repeat against itself
+(errors inside subtrees it nulls, the clock): answers.py.
 
 The slice in `make test`: every query document of tests/ and the README, the first SLICE_PER_ROLE
 queries per role of the committed corpus, and the injected errors; `python -m bench.differential`
