@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 
 from schema.execution.completion import Completion
@@ -111,8 +112,6 @@ class BreadthFirst(Completion):
     def arguments(self, fp: FieldPlan) -> dict[str, Any]:
         if not fp.has_arguments:
             return {}
-        from graphql.execution.values import get_argument_values
-
         executor = self.executor
         first = fp.details[0]
         return get_argument_values(
