@@ -21,6 +21,7 @@ from core.database import create_engine, create_sessionmaker
 from core.logging import configure_logging, install_redaction
 from core.memory import settle_heap
 from core.redis import create_redis
+from core.services import Services
 from core.settings import Settings, get_settings
 from core.state import AppState
 from core.tokens import mint_access_token, signing_secret
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 sessionmaker=create_sessionmaker(engine),
                 read_sessionmaker=create_sessionmaker(read_engine),
                 redis=redis,
+                services=Services(),
             )
         finally:
             await redis.aclose()

@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 from starlette.requests import Request
 from strawberry.types import Info
 
+from core.changes import committed_changes
 from core.database import begin_snapshot, unavailability
 from core.pool_shares import pool_shares
 from core.ratelimit import rate_limit_identity
+from core.services import Services
 from core.settings import Settings
 from core.viewer import ANONYMOUS, Viewer
 
@@ -50,6 +52,8 @@ class RequestContext:
     completed_keys: list[tuple[int, str | None]] = field(default_factory=list)
     # The HTTP response being built (headers can be added), when served over HTTP.
     response: Any = None
+    # The process's services (core/services.py): the change dispatcher, caches, the flag snapshot.
+    services: Services = field(default_factory=Services)
     # Taken by every read (and by ending the snapshot): one statement at a time on one connection.
     _session_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # One instance per loader class, made on first use and dropped with the request, so cached rows
@@ -141,18 +145,28 @@ class RequestContext:
 
     @asynccontextmanager
     async def write_session(self) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction on the primary, committed when the block ends."""
+        """A session in a transaction on the primary, committed when the block ends; then whoever keeps
+        copies of what it changed is told (core/changes.py), before the caller answers, so the
+        client's next read cannot meet a copy older than its own write."""
         if self.session is not None:
             async with self._session_lock, self.session.begin_nested():
                 yield self.session
+            await self._committed(self.session)
             return
         if self.write_sessionmaker is None:
             raise RuntimeError("RequestContext has no write_sessionmaker")
         # Never beside the read snapshot: one connection at a time, and reads after the write start
         # a fresh snapshot that sees it.
         await self.end_snapshot()
-        async with self._pool_slot(), self.write_sessionmaker() as session, session.begin():
-            yield session
+        async with self._pool_slot(), self.write_sessionmaker() as session:
+            async with session.begin():
+                yield session
+            await self._committed(session)
+
+    async def _committed(self, session: AsyncSession) -> None:
+        changes = committed_changes(session)
+        if changes is not None:
+            await self.services.changes.dispatch(changes)
 
     def _pool_slot(self) -> AbstractAsyncContextManager[None]:
         s = self.settings

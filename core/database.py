@@ -11,6 +11,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from core import read_tags
+from core.changes import TrackedSession
 from core.settings import Settings
 from core.urls import async_database_url
 
@@ -45,7 +47,7 @@ def create_engine(url: str, settings: Settings, *, pool_size: int | None = None)
         "timezone": "UTC",
         "statement_timeout": str(settings.db_statement_timeout_ms),
     }
-    return create_async_engine(
+    engine = create_async_engine(
         async_database_url(url),
         pool_size=pool_size or settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
@@ -55,11 +57,16 @@ def create_engine(url: str, settings: Settings, *, pool_size: int | None = None)
         json_deserializer=orjson.loads,
         connect_args={"server_settings": server_settings},
     )
+    read_tags.instrument(engine.sync_engine)
+    return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions that keep loaded attributes after commit (no implicit refresh I/O)."""
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    """Sessions that keep loaded attributes after commit (no implicit refresh I/O) and record what
+    they write (core/changes.py)."""
+    return async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=False, sync_session_class=TrackedSession
+    )
 
 
 async def is_up(engine: AsyncEngine, *, timeout_s: float) -> bool:

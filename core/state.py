@@ -7,6 +7,8 @@ from typing import TypedDict
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.services import Services
+
 
 class AppState(TypedDict):
     """Yielded by server.py's lifespan; the ASGI server hands each request a shallow copy of it, which
@@ -18,3 +20,5 @@ class AppState(TypedDict):
     # The read replica when DATABASE_READ_URL is set, else the primary.
     read_sessionmaker: async_sessionmaker[AsyncSession]
     redis: aioredis.Redis
+    # The change dispatcher, the caches and the flag snapshot (core/services.py).
+    services: Services

@@ -217,6 +217,7 @@ async def live(scratch_db_url: str, settings: Settings):  # type: ignore[no-unty
     from core.context import RequestContext
     from core.database import create_engine as _create_engine
     from core.database import create_sessionmaker
+    from core.services import Services
     from core.viewer import ANONYMOUS, Viewer
     from schema import schema
 
@@ -229,6 +230,7 @@ async def live(scratch_db_url: str, settings: Settings):  # type: ignore[no-unty
         *,
         viewer: Viewer = ANONYMOUS,
         idempotency_key: str | None = None,
+        services: Services | None = None,
     ):
         context = RequestContext(
             request=None,
@@ -240,6 +242,7 @@ async def live(scratch_db_url: str, settings: Settings):  # type: ignore[no-unty
             request_id=_uuid.uuid4().hex,
             client_ip="127.0.0.1",
             idempotency_key=idempotency_key,
+            services=services or Services(),
         )
         return await schema.execute(document, variable_values=variables, context_value=context)
 

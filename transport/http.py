@@ -172,6 +172,7 @@ class GraphQLEndpoint:
             client_ip=_client_ip(request),
             idempotency_key=None if batched else request.headers.get(IDEMPOTENCY_HEADER),
             response=response,
+            services=state.services,
         )
 
 

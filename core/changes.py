@@ -1,0 +1,162 @@
+"""What a write changed, told to whoever keeps a copy of it, once its transaction has committed.
+
+The write sessions (`core/database.create_sessionmaker(..., tracked=True)`) record as they flush
+which tables and rows they changed, from SQLAlchemy's own events: the unit of work for entities, and
+every INSERT, UPDATE or DELETE statement run through the session. A write cannot forget to say what
+it changed, because it says nothing itself. After the transaction commits, `RequestContext.
+write_session` hands the changes to the dispatcher, which calls every subscriber (the response cache
+drops its entries, the flag snapshot reloads; later, subscriptions and jobs); a rollback discards
+them, so a subscriber never hears of a write that did not happen.
+
+Tags name what a reader may have read (core/read_tags.py records the same names):
+- `campaigns`: some rows of the table, chosen by any filter (a list, a search, a join);
+- `campaigns.id=7`, `campaigns.merchant_id=3`: the rows with that value in a key column;
+- `campaigns.*`: any row read by key. A statement whose rows are unknown (an UPDATE with a WHERE)
+  changes this tag, which reaches every keyed reader of the table.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+
+log = logging.getLogger(__name__)
+
+_PENDING = "swipesavvy_changes"
+
+
+def table_tag(table: str) -> str:
+    return table
+
+
+def key_tag(table: str, column: str, value: Any) -> str:
+    return f"{table}.{column}={value}"
+
+
+def any_key_tag(table: str) -> str:
+    return f"{table}.*"
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What one committed transaction wrote: the tables, and the tags of its rows."""
+
+    tables: frozenset[str]
+    tags: frozenset[str]
+
+
+@dataclass(slots=True)
+class _Pending:
+    tables: set[str] = field(default_factory=set)
+    tags: set[str] = field(default_factory=set)
+
+    def table(self, name: str) -> None:
+        self.tables.add(name)
+        self.tags.add(table_tag(name))
+
+
+Subscriber = Callable[[Changes], Awaitable[None]]
+
+
+class ChangeDispatcher:
+    """Calls each subscriber with a committed transaction's changes, in the order they subscribed.
+
+    A subscriber that fails is logged and does not stop the others: the write has committed, and the
+    client is told so whatever a cache did with the news.
+    """
+
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.append(subscriber)
+
+    async def dispatch(self, changes: Changes) -> None:
+        for subscriber in self._subscribers:
+            try:
+                await subscriber(changes)
+            except Exception:
+                log.exception("after-commit subscriber %r failed", subscriber)
+
+
+class TrackedSession(Session):
+    """The write sessions' class: its events (below) record what each flush and statement changed."""
+
+
+def committed_changes(session: Any) -> Changes | None:
+    """The changes a committed session recorded (and forgets them); None when it wrote nothing."""
+    sync = getattr(session, "sync_session", session)
+    pending: _Pending | None = sync.info.pop(_PENDING, None)
+    if pending is None or not pending.tables:
+        return None
+    return Changes(tables=frozenset(pending.tables), tags=frozenset(pending.tags))
+
+
+def _pending(session: Session) -> _Pending:
+    found: _Pending | None = session.info.get(_PENDING)
+    if found is None:
+        found = session.info[_PENDING] = _Pending()
+    return found
+
+
+@event.listens_for(TrackedSession, "after_flush")
+def _record_flush(session: Session, flush_context: UOWTransaction) -> None:
+    # After the flush, new/dirty/deleted and each attribute's history still show what it changed.
+    pending = _pending(session)
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        state = inspect(instance)
+        table = state.mapper.local_table
+        name = table.name
+        pending.table(name)
+        for column in _key_columns(table):
+            prop = state.mapper._columntoproperty.get(column)
+            if prop is None:
+                continue
+            history = state.attrs[prop.key].history
+            for value in _values(history):
+                if value is not None:
+                    pending.tags.add(key_tag(name, column.name, value))
+
+
+@event.listens_for(TrackedSession, "do_orm_execute")
+def _record_statement(orm_execute_state: ORMExecuteState) -> None:
+    state = orm_execute_state
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    name = getattr(table, "name", None)
+    if name is None:
+        return
+    pending = _pending(state.session)
+    pending.table(name)
+    # Which rows are unknown: every keyed reader of the table is told.
+    pending.tags.add(any_key_tag(name))
+
+
+@event.listens_for(TrackedSession, "after_soft_rollback")
+def _forget(session: Session, previous_transaction: Any) -> None:
+    # The outermost transaction rolled back: nothing it recorded happened. A savepoint's rollback is
+    # kept: telling a subscriber of too much is harmless, of too little is a stale copy.
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+def _key_columns(table: Any) -> Iterable[Any]:
+    """The columns readers look rows up by: the primary key and every foreign key."""
+    seen = set()
+    for column in (*table.primary_key.columns, *(fk.parent for fk in table.foreign_keys)):
+        if column.name not in seen:
+            seen.add(column.name)
+            yield column
+
+
+def _values(history: Any) -> Iterable[Any]:
+    """Old and new values: a row moved from merchant 3 to 4 leaves one list and joins another."""
+    yield from history.added or ()
+    yield from history.unchanged or ()
+    yield from history.deleted or ()

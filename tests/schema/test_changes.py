@@ -1,0 +1,122 @@
+"""After-commit changes (core/changes.py) and read tags (core/read_tags.py) on a real database.
+
+A subscriber hears of a write only once it has committed, with the tables and keyed rows it changed
+(old and new values of a moved row); a refused mutation (userErrors, rolled back) is never heard of.
+What an operation reads is recorded under the same names.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from strawberry import relay
+
+from core import read_tags
+from core.changes import Changes
+from core.services import Services
+from core.viewer import Role, Viewer
+from models.campaigns import Campaign
+from tests.models import factories as f
+
+MARKETER = Viewer(role=Role.MARKETER)
+CREATE = """
+mutation ($input: CreateCampaignInput!) {
+  createCampaign(input: $input) { campaign { id } userErrors { code } }
+}
+"""
+READ = "query ($id: ID!) { node(id: $id) { ... on Campaign { name merchant { name } } } }"
+
+
+def _listening() -> tuple[Services, list[Changes]]:
+    heard: list[Changes] = []
+    services = Services()
+
+    async def listen(changes: Changes) -> None:
+        heard.append(changes)
+
+    services.changes.subscribe(listen)
+    return services, heard
+
+
+async def test_a_committed_write_is_heard_with_its_rows(live) -> None:  # type: ignore[no-untyped-def]
+    services, heard = _listening()
+    async with live.sessionmaker() as session, session.begin():
+        merchant = await f.make_merchant(session)
+    merchant_id = merchant.id
+
+    merchant_gid = relay.to_base64("Merchant", merchant_id)
+    result = await live.execute(
+        CREATE,
+        {"input": {"name": "Heard", "type": "EMAIL_OFFER", "merchantId": merchant_gid}},
+        viewer=MARKETER,
+        services=services,
+    )
+
+    assert result.errors is None, result.errors
+    async with live.sessionmaker() as session:
+        campaign_id = await session.scalar(select(Campaign.id))
+    (changes,) = heard
+    assert {"campaigns", "audit_log"} <= changes.tables
+    rows = {f"campaigns.id={campaign_id}", f"campaigns.merchant_id={merchant_id}"}
+    assert {"campaigns", *rows} <= changes.tags
+
+
+async def test_a_refused_write_is_never_heard(live) -> None:  # type: ignore[no-untyped-def]
+    services, heard = _listening()
+
+    result = await live.execute(
+        CREATE, {"input": {"name": "", "type": "EMAIL_OFFER"}}, viewer=MARKETER, services=services
+    )
+
+    assert result.data["createCampaign"]["userErrors"], result
+    assert heard == []
+
+
+async def test_a_moved_row_names_both_its_old_and_new_keys(live) -> None:  # type: ignore[no-untyped-def]
+    services, heard = _listening()
+    async with live.sessionmaker() as session, session.begin():
+        first, second = await f.make_merchant(session), await f.make_merchant(session)
+        campaign = await f.make_campaign(session, merchant_id=first.id)
+    async with live.sessionmaker() as session, session.begin():
+        row = await session.get(Campaign, campaign.id)
+        assert row is not None
+        row.merchant_id = second.id
+    # a session outside a request records too; what it recorded is handed over by whoever commits
+    from core.changes import committed_changes
+
+    async with live.sessionmaker() as session:
+        async with session.begin():
+            row = await session.get(Campaign, campaign.id)
+            assert row is not None
+            row.merchant_id = first.id
+        changes = committed_changes(session)
+    assert changes is not None
+    assert {f"campaigns.merchant_id={first.id}", f"campaigns.merchant_id={second.id}"} <= changes.tags
+    assert heard == []
+
+
+async def test_an_operation_records_the_tables_it_read(live) -> None:  # type: ignore[no-untyped-def]
+    async with live.sessionmaker() as session, session.begin():
+        campaign = await f.make_campaign(session, merchant_id=(await f.make_merchant(session)).id)
+    gid = relay.to_base64("Campaign", campaign.id)
+
+    reading = read_tags.start()
+    try:
+        result = await live.execute(READ, {"id": gid}, viewer=MARKETER)
+    finally:
+        read_tags.stop()
+
+    assert result.errors is None, result.errors
+    assert {"campaigns", "merchants"} <= reading.tables
+    assert "campaigns" in reading.tags
+
+
+async def test_nothing_is_recorded_outside_a_recording_operation(live) -> None:  # type: ignore[no-untyped-def]
+    reading = read_tags.start()
+    read_tags.stop()
+    async with live.sessionmaker() as session, session.begin():
+        await f.make_merchant(session)
+
+    result = await live.execute("{ campaigns(first: 1) { totalCount } }", viewer=MARKETER)
+
+    assert result.errors is None, result.errors
+    assert reading.tables == set()
