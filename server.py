@@ -27,6 +27,7 @@ from core.state import AppState
 from core.tokens import mint_access_token, signing_secret
 from core.viewer import Role
 from schema import schema
+from schema.caching.cache import response_cache_for
 from transport.health import healthz, readyz
 from transport.http import GraphQLEndpoint
 from transport.surface import CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS, HttpSurface
@@ -61,6 +62,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         for instrumented in {engine, read_engine}:
             sqlstats.instrument(instrumented.sync_engine)
         redis = create_redis(settings.redis_url or "")
+        shared = Services(responses=response_cache_for(schema._schema, settings, redis))
+        if shared.responses is not None:
+            shared.changes.subscribe(shared.responses.on_changes)
         settle_heap()
         try:
             yield AppState(
@@ -68,7 +72,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 sessionmaker=create_sessionmaker(engine),
                 read_sessionmaker=create_sessionmaker(read_engine),
                 redis=redis,
-                services=Services(),
+                services=shared,
             )
         finally:
             await redis.aclose()

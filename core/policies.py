@@ -59,6 +59,9 @@ INSIGHT_READERS = STAFF | {CUSTOMER}
 OPTIMIZATION_READERS = STAFF | {MERCHANT, SERVICE}
 # Trained model versions: staff, and the ML service that uploads them.
 ML_MODEL_READERS = STAFF | {SERVICE}
+# Whose visible rows are their own (filtered by their user id) even under PUBLIC fields: a cached
+# answer is kept per person for them (schema/caching/keys.py).
+PERSONAL_ROWS = CUSTOMERS
 # Every user's profile unfiltered (the users' row visibility); others see only themselves.
 SEES_EVERY_USER = ADMINS
 

@@ -99,6 +99,14 @@ class Settings(BaseSettings):
     # and UTC day; past it, events are refused one by one (OUT_OF_RANGE). Services are not bounded.
     analytics_user_events_per_campaign_day: int = Field(default=200, ge=1, le=100_000)
 
+    # The response cache (issue 11): answers of query operations kept in Redis for the max age their
+    # schema hints give them, dropped by the writes that change what they were made of.
+    response_cache: bool = True
+    # No answer is kept longer than this, whatever its hints say.
+    response_cache_max_age_s: int = Field(default=300, ge=1)
+    # Answers larger than this (serialised) are not kept.
+    response_cache_max_entry_bytes: int = Field(default=1_000_000, ge=1024)
+
     @property
     def is_production(self) -> bool:
         return self.app_env is AppEnv.PRODUCTION

@@ -18,6 +18,14 @@ def with_database(url: str, database: str) -> str:
     return make_url(url).set(database=database).render_as_string(hide_password=False)
 
 
+def database_identity(url: str | None) -> str:
+    """Which database a URL names (host, port and name, no credentials): what data caches stand for."""
+    if not url:
+        return ""
+    parsed = make_url(url)
+    return f"{parsed.host or ''}:{parsed.port or ''}/{parsed.database or ''}"
+
+
 def redact(url: str) -> str:
     """Return `url` with any password replaced, for logs and the console."""
     if url.startswith(("redis://", "rediss://", "unix://")):

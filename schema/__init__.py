@@ -34,6 +34,7 @@ from schema.extensions.errors import ErrorCoding
 from schema.extensions.idempotency import IdempotentReplay
 from schema.extensions.rate_limit import CostAndRateLimit
 from schema.extensions.read_snapshot import ReadSnapshot
+from schema.extensions.response_cache import ResponseCaching
 from schema.extensions.sql_stats import SqlStatistics
 from schema.flags.mutations import FlagMutation
 from schema.flags.queries import FlagQuery
@@ -127,6 +128,7 @@ def build_schema() -> ApiSchema:
         IntrospectionSwitch,
         CachedValidation,
         CostAndRateLimit,
+        ResponseCaching,
         SqlStatistics,
         IdempotentReplay,
         ErrorCoding,

@@ -10,6 +10,7 @@ import strawberry
 from core.context import RequestContext
 from core.policies import EVERYONE
 from resolvers.pagination import Page, PageRequest, page_and_total
+from schema.caching.hints import cache_hint
 from schema.permissions import type_policy
 
 NodeT = TypeVar("NodeT")
@@ -18,6 +19,8 @@ NodeT = TypeVar("NodeT")
 STRUCTURAL_TYPES = ("PageInfo",)
 
 
+# Structure inherits the freshness of the field holding it (Apollo's `inheritMaxAge`).
+@cache_hint(inherit_max_age=True)
 @type_policy(EVERYONE)
 @strawberry.type(description="Where a page sits in its list (Relay cursor connections).")
 class PageInfo:
@@ -27,12 +30,14 @@ class PageInfo:
     end_cursor: str | None = strawberry.field(description="Cursor of the last edge.")
 
 
+@cache_hint(inherit_max_age=True)
 @strawberry.type(description="An item of a list with its cursor.")
 class Edge(Generic[NodeT]):
     cursor: str = strawberry.field(description="Opaque position; pass it as `after` or `before`.")
     node: NodeT = strawberry.field(description="The item.")
 
 
+@cache_hint(inherit_max_age=True)
 @strawberry.type(description="A page of a list, with keyset cursors stable under inserts.")
 class Connection(Generic[NodeT]):
     edges: list[Edge[NodeT]] = strawberry.field(description="The items of this page, in order.")

@@ -9,9 +9,11 @@ from strawberry.scalars import JSON
 
 from core.viewer import Role
 from models import admin as m
+from schema.caching.hints import cache_hint
 from schema.permissions import type_policy
 
 
+@cache_hint(max_age=60)
 @type_policy(Role.ADMIN)
 @strawberry.type(description="A runtime setting the dashboards change (secrets live in the environment).")
 class Setting:
@@ -33,6 +35,7 @@ class Setting:
 
 
 # A plain type, not a Relay node: entries are only ever listed, never fetched or changed one by one.
+@cache_hint(max_age=60)
 @type_policy(Role.ADMIN)
 @strawberry.type(description="One change recorded by the application: who did what to which entity.")
 class AuditLogEntry:

@@ -18,6 +18,7 @@ from loaders.campaigns import CampaignByIdLoader
 from models.analytics import CampaignDailyMetrics
 from resolvers import rates
 from resolvers.analytics import reads as analytics
+from schema.caching.hints import cache_hint
 from schema.permissions import allow, type_policy
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ def resolve_range(value: DateRangeInput | None, *, today: dt.date | None = None)
     return value.start, value.end
 
 
+@cache_hint(max_age=60)
 @type_policy(ANALYTICS_READERS)
 @strawberry.type(description="One UTC day of a campaign's metrics.")
 class MetricDay:
@@ -105,6 +107,7 @@ class DayOfMetrics(tuple):  # type: ignore[type-arg]
         return rates.conversion_rate(conversions=self.conversions, clicks=self.clicks)
 
 
+@cache_hint(max_age=60)
 @type_policy(ANALYTICS_READERS)
 @strawberry.type(description="Totals over a range and the rates computed from them (never averaged).")
 class PerformanceSummary:
@@ -140,6 +143,7 @@ class PerformanceSummary:
         )
 
 
+@cache_hint(max_age=60)
 @type_policy(ANALYTICS_READERS)
 @strawberry.type(description="One bucket of a campaign's trend; rates from the bucket's sums.")
 class TrendPoint:
@@ -164,6 +168,7 @@ class TrendPoint:
         )
 
 
+@cache_hint(max_age=60)
 @type_policy(ANALYTICS_READERS)
 @strawberry.type(description="A user segment's metrics summed over a range; rates from the sums.")
 class SegmentMetrics:
@@ -194,6 +199,7 @@ class SegmentMetrics:
         )
 
 
+@cache_hint(max_age=60)
 @type_policy(ANALYTICS_READERS)
 @strawberry.type(description="A campaign's place in a ranking, with the sums it was ranked on.")
 class CampaignRanking:
@@ -240,6 +246,7 @@ class CampaignRanking:
         return None if row is None else Campaign.from_row(row)
 
 
+@cache_hint(max_age=60)
 @type_policy(OVERVIEW_READERS)
 @strawberry.type(description="The dashboard home page: the platform over a range of days.")
 class PlatformOverview:

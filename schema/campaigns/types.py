@@ -31,6 +31,7 @@ from schema.analytics.types import (
     TrendPoint,
     resolve_range,
 )
+from schema.caching.hints import cache_hint
 from schema.nodes import LoadedNode
 from schema.permissions import allow, type_policy
 
@@ -46,6 +47,7 @@ CampaignStatus = strawberry.enum(
 CampaignType = strawberry.enum(m.CampaignType, description="How the campaign reaches users.")
 
 
+@cache_hint(max_age=300)
 @type_policy(CAMPAIGN_READERS)
 @strawberry.federation.type(keys=["id"], description="A marketing campaign.")
 class Campaign(LoadedNode, relay.Node):

@@ -10,6 +10,7 @@ import strawberry
 from core.policies import STAFF
 from resolvers.experiments import reads as experiment_resolvers
 from resolvers.experiments import statistics
+from schema.caching.hints import cache_hint
 from schema.permissions import allow, type_policy
 
 ResultsSource = strawberry.enum(
@@ -18,6 +19,7 @@ ResultsSource = strawberry.enum(
 )
 
 
+@cache_hint(max_age=300)
 @type_policy(STAFF)
 @strawberry.type(description="One variant's figures and, except for the control, its comparison with it.")
 class VariantResult:
@@ -76,6 +78,7 @@ class VariantResult:
         )
 
 
+@cache_hint(max_age=300)
 @type_policy(STAFF)
 @strawberry.type(description="Whether users split across variants as the weights say (chi-square test).")
 class SampleRatioMismatch:
@@ -85,6 +88,7 @@ class SampleRatioMismatch:
     warning: str | None = strawberry.field(description="What is wrong, when there is a mismatch.")
 
 
+@cache_hint(max_age=300)
 @type_policy(STAFF)
 @strawberry.type(description="An experiment's results: every variant against the control, and the decision.")
 class ExperimentResults:

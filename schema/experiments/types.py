@@ -19,6 +19,7 @@ from loaders.experiments import (
 )
 from models import experiments as m
 from resolvers.experiments import reads as experiment_resolvers
+from schema.caching.hints import CacheScope, cache_hint
 from schema.experiments.result_types import ExperimentResults
 from schema.nodes import LoadedNode
 from schema.permissions import allow, type_policy
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 ExperimentStatus = strawberry.enum(m.ExperimentStatus, description="Lifecycle of an A/B test.")
 
 
+@cache_hint(max_age=300)
 @type_policy(STAFF)
 @strawberry.type(description="One arm of an A/B test.")
 class Variant:
@@ -58,6 +60,7 @@ class Variant:
         return counts.get(self.variant_id, 0)
 
 
+@cache_hint(max_age=60, scope=CacheScope.PRIVATE)
 @type_policy(ASSIGNMENT_READERS)
 @strawberry.type(description="The variant a user was assigned to in one experiment (sticky).")
 class ExperimentAssignment:
@@ -72,6 +75,7 @@ class ExperimentAssignment:
         )
 
 
+@cache_hint(max_age=300)
 @type_policy(STAFF)
 @strawberry.federation.type(keys=["id"], description="An A/B test.")
 class Experiment(LoadedNode, relay.Node):

@@ -15,6 +15,7 @@ from loaders.flags import AuditCountByFlagLoader, AuditEntriesByFlagLoader, Flag
 from models import flags as m
 from resolvers.flags import reads as flag_resolvers
 from resolvers.pagination import PageRequest
+from schema.caching.hints import cache_hint
 from schema.connections import Connection, connection
 from schema.nodes import LoadedNode
 from schema.permissions import allow, type_policy
@@ -22,6 +23,7 @@ from schema.permissions import allow, type_policy
 FlagAuditAction = strawberry.enum(m.FlagAuditAction, description="Kind of change made to a flag.")
 
 
+@cache_hint(max_age=300)
 @type_policy(STAFF)
 @strawberry.federation.type(keys=["id"], description="One change to a flag, as the audit trail kept it.")
 class FlagAuditEntry(LoadedNode, relay.Node):

@@ -13,6 +13,7 @@ from loaders.flags import FeatureFlagByIdLoader, RolloutsByFlagLoader
 from models import flags as m
 from resolvers.flags.lifetimes import LIFETIME_DAYS, is_stale
 from schema.analytics.types import DateRangeInput, resolve_range
+from schema.caching.hints import cache_hint
 from schema.connections import Connection, page_request
 from schema.flags.audit_types import FlagAuditEntry, audit_log
 from schema.flags.usage_types import (
@@ -29,6 +30,7 @@ FlagCategory = strawberry.enum(m.FlagCategory, description="Area of the product 
 FlagType = strawberry.enum(m.FlagType, description="Purpose of a flag; it sets the flag's expected lifetime.")
 
 
+@cache_hint(max_age=300)
 @type_policy(STAFF)
 @strawberry.type(description="A variant of a flag, for every user or for one segment.")
 class FlagRollout:
@@ -49,6 +51,7 @@ class FlagRollout:
         )
 
 
+@cache_hint(max_age=300)
 @type_policy(STAFF)
 @strawberry.federation.type(keys=["id"], description="A feature flag the apps check at run time.")
 class FeatureFlag(LoadedNode, relay.Node):

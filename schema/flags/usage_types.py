@@ -11,11 +11,13 @@ from core.policies import FLAG_ANALYTICS_READERS
 from loaders.flags import DailyUsageByFlagLoader, UsageTotals, UsageTotalsByFlagLoader
 from models.flags import FlagDailyAnalytics
 from resolvers.rates import ratio
+from schema.caching.hints import cache_hint
 from schema.permissions import allow, type_policy
 
 # Staff, and internal services (which see flag keys and usage, not flag configuration).
 
 
+@cache_hint(max_age=60)
 @type_policy(FLAG_ANALYTICS_READERS)
 @strawberry.type(description="One UTC day of a flag's usage, from the daily rollup.")
 class FlagUsageDay:
@@ -46,6 +48,7 @@ class FlagUsageDay:
         )
 
 
+@cache_hint(max_age=60)
 @type_policy(FLAG_ANALYTICS_READERS)
 @strawberry.type(description="A flag's usage summed over a range, and the rates computed from the sums.")
 class FlagUsageSummary:
@@ -95,6 +98,7 @@ async def usage_summary(info: Ctx, flag_id: int, start: dt.date, end: dt.date) -
     return FlagUsageSummary.from_totals(totals, start, end)
 
 
+@cache_hint(max_age=60)
 @type_policy(FLAG_ANALYTICS_READERS)
 @strawberry.type(description="One flag's usage over the range asked of `flagUsage`.")
 class FlagUsageReport:

@@ -13,6 +13,7 @@ from core.context import Ctx
 from core.policies import EVERYONE, PARTNERSHIP_READERS
 from loaders.merchants import MerchantByIdLoader, MerchantCategoryByIdLoader, PartnershipByMerchantLoader
 from models import merchants as m
+from schema.caching.hints import cache_hint
 from schema.nodes import LoadedNode, filter_pk
 from schema.permissions import allow, type_policy
 
@@ -26,6 +27,7 @@ def merchant_pk(global_id: str) -> int:
     return pk
 
 
+@cache_hint(max_age=300)
 @type_policy(EVERYONE)
 @strawberry.federation.type(keys=["id"], description="A kind of merchant (restaurants, fuel, travel, ...).")
 class MerchantCategory(LoadedNode, relay.Node):
@@ -50,6 +52,7 @@ class MerchantCategory(LoadedNode, relay.Node):
     by_id_loader = MerchantCategoryByIdLoader
 
 
+@cache_hint(max_age=300)
 @type_policy(PARTNERSHIP_READERS)
 @strawberry.type(description="Partnership terms and the campaign results attributed to a merchant.")
 class Partnership:
@@ -76,6 +79,7 @@ class Partnership:
         )
 
 
+@cache_hint(max_age=300)
 @type_policy(EVERYONE)
 @strawberry.federation.type(
     keys=["id"], description="A merchant (shop, restaurant, station...) and where it is."

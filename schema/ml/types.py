@@ -10,6 +10,7 @@ from strawberry import relay
 from core.policies import ML_MODEL_READERS, OPTIMIZATION_READERS
 from loaders.ml import CampaignOptimizationByIdLoader, MlModelByIdLoader
 from models import ml as m
+from schema.caching.hints import cache_hint
 from schema.nodes import LoadedNode
 from schema.permissions import type_policy
 
@@ -19,6 +20,7 @@ ModelType = strawberry.enum(m.ModelType, description="What a model predicts.")
 ModelStatus = strawberry.enum(m.ModelStatus, description="Deployment state of a model version.")
 
 
+@cache_hint(max_age=300)
 @type_policy(OPTIMIZATION_READERS)
 @strawberry.federation.type(keys=["id"], description="A recommendation to improve a campaign.")
 class CampaignOptimization(LoadedNode, relay.Node):
@@ -54,6 +56,7 @@ class CampaignOptimization(LoadedNode, relay.Node):
 
 
 # The ML service uploads versions and gets them back in the payload.
+@cache_hint(max_age=300)
 @type_policy(ML_MODEL_READERS)
 @strawberry.federation.type(keys=["id"], description="A trained model version and its scores.")
 class MlModel(LoadedNode, relay.Node):

@@ -8,12 +8,14 @@ import strawberry
 
 from core.policies import INSIGHT_READERS
 from models import ml
+from schema.caching.hints import CacheScope, cache_hint
 from schema.merchants.types import Merchant
 from schema.permissions import allow, type_policy
 
 # Staff use them for targeting; the customer sees their own in the app.
 
 
+@cache_hint(max_age=60, scope=CacheScope.PRIVATE)
 @type_policy(INSIGHT_READERS)
 @strawberry.type(description="A merchant recommended to a user, with the affinity behind it.")
 class MerchantRecommendation:
@@ -23,6 +25,7 @@ class MerchantRecommendation:
     affinity_score: float = strawberry.field(description="Predicted affinity, 0 to 1.")
 
 
+@cache_hint(max_age=60, scope=CacheScope.PRIVATE)
 @type_policy(INSIGHT_READERS)
 @strawberry.type(description="When a user is most likely to open a message (model output).")
 class OptimalSendTime:

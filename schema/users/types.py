@@ -13,6 +13,7 @@ from core.policies import INSIGHT_READERS, OWNER_READERS, PEOPLE
 from loaders import users as loaders
 from models import users as m
 from resolvers.users import reads as user_resolvers
+from schema.caching.hints import CacheScope, cache_hint
 from schema.connections import Connection, connection, page_request
 from schema.merchants.types import Merchant
 from schema.nodes import LoadedNode
@@ -32,6 +33,7 @@ UserRole = strawberry.enum(m.UserRole, name="UserRole", description="What a pers
 LoyaltyTier = strawberry.enum(m.LoyaltyTier, description="Loyalty programme tier.")
 
 
+@cache_hint(max_age=60, scope=CacheScope.PRIVATE)
 @type_policy(PEOPLE)
 @strawberry.federation.type(keys=["id"], description="A person: a mobile-app customer or a member of staff.")
 class User(LoadedNode, relay.Node):

@@ -21,6 +21,7 @@ from loaders.merchants import MerchantByIdLoader
 from models import users as m
 from resolvers.users import reads as user_resolvers
 from schema.analytics.types import DateRangeInput
+from schema.caching.hints import CacheScope, cache_hint
 from schema.merchants.types import Merchant, merchant_pk
 from schema.nodes import LoadedNode
 from schema.permissions import allow, type_policy
@@ -37,6 +38,7 @@ TransactionStatus = strawberry.enum(m.TransactionStatus, description="Processing
 RewardKind = strawberry.enum(m.RewardKind, description="Why the points balance changed.")
 
 
+@cache_hint(max_age=60, scope=CacheScope.PRIVATE)
 @type_policy(OWNER_READERS)
 @strawberry.federation.type(
     keys=["id"], description="A payment account (card, bank, wallet) linked by a user."
@@ -69,6 +71,7 @@ class Account(LoadedNode, relay.Node):
     by_id_loader = loaders.AccountByIdLoader
 
 
+@cache_hint(max_age=60, scope=CacheScope.PRIVATE)
 @type_policy(OWNER_READERS)
 @strawberry.federation.type(keys=["id"], description="A card transaction.")
 class Transaction(LoadedNode, relay.Node):
@@ -128,6 +131,7 @@ class Transaction(LoadedNode, relay.Node):
         return None if row is None else Campaign.from_row(row)
 
 
+@cache_hint(max_age=60, scope=CacheScope.PRIVATE)
 @type_policy(OWNER_READERS)
 @strawberry.federation.type(keys=["id"], description="One entry of a user's rewards points ledger.")
 class RewardEntry(LoadedNode, relay.Node):
