@@ -41,7 +41,7 @@ from bench.compare_report import Measure, OpenMeasure, print_report
 from bench.documents import Request, bearer, requests
 from bench.floor import DOCUMENTS, asyncpg_dsn
 from bench.floor_answers import FLOOR_STATEMENTS
-from bench.harness import UNLIMITED_BUDGET, LiveProcess, bench_database, live_app
+from bench.harness import UNCACHED, UNLIMITED_BUDGET, LiveProcess, bench_database, live_app
 from bench.openloop import closed_loop, open_loop, request_bytes
 from core.embedded import EmbeddedServices
 from core.redis import create_redis
@@ -209,6 +209,7 @@ def main() -> None:
         # A fresh key space, and a budget no run exhausts: both still draw the same cost each request.
         "REDIS_KEY_PREFIX": f"bench-compare-{uuid.uuid4().hex[:8]}:",
         **UNLIMITED_BUDGET,
+        **UNCACHED,
         # All the load is one identity's: its share of the pool is the whole pool, as the floor's is.
         "DB_CONNECTIONS_PER_CALLER": str(pool),
     }

@@ -31,13 +31,16 @@ BENCH_DATABASE = "swipesavvy_bench"
 # (each still draws its cost from Redis): with the default budget (50,000, refilling 500/s) one
 # identity can send a dashboard query (cost ~20,000) only about once every 40 seconds.
 UNLIMITED_BUDGET = {"RATE_LIMIT_BUCKET": str(10**12), "RATE_LIMIT_REFILL_PER_SECOND": str(10**12)}
+# The same request body sent again and again would otherwise be answered by the response cache: the
+# benches of the read path measure the work, and the cache's own rows turn it on explicitly.
+UNCACHED = {"RESPONSE_CACHE": "false"}
 
 
 def bench_env(pool_size: int) -> dict[str, str]:
     """Settings of a server measured by one client identity: a budget no run exhausts (every request
     still draws its cost) and the whole pool as that identity's share. Without them a bench measures
     the rate limit's refusals and the per-caller cap, not the work."""
-    return {**UNLIMITED_BUDGET, "DB_CONNECTIONS_PER_CALLER": str(pool_size)}
+    return {**UNLIMITED_BUDGET, **UNCACHED, "DB_CONNECTIONS_PER_CALLER": str(pool_size)}
 
 
 @dataclass

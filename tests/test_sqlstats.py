@@ -17,7 +17,10 @@ async def _post(settings: Settings, query: str, headers: dict[str, str] | None =
 
 async def test_development_responses_count_sql_statements(settings: Settings) -> None:
     response = await _post(
-        settings.model_copy(update={"app_env": AppEnv.DEVELOPMENT, "sql_stats": None}), QUERY
+        settings.model_copy(
+            update={"app_env": AppEnv.DEVELOPMENT, "sql_stats": None, "response_cache": False}
+        ),
+        QUERY,
     )
     extensions = response.json()["extensions"]
     # An anonymous read sets its shorter statement timeout (SET LOCAL), then reads.
@@ -27,7 +30,13 @@ async def test_development_responses_count_sql_statements(settings: Settings) ->
 
 async def test_production_responses_hide_sql_cost_unless_enabled(settings: Settings) -> None:
     prod = settings.model_copy(
-        update={"app_env": AppEnv.PRODUCTION, "sql_stats": None, "jwt_secret": "x" * 32}
+        # statements are counted when they run: no answer may come from the response cache
+        update={
+            "app_env": AppEnv.PRODUCTION,
+            "sql_stats": None,
+            "jwt_secret": "x" * 32,
+            "response_cache": False,
+        }
     )
     assert "sqlStatements" not in (await _post(prod, QUERY)).json().get("extensions", {})
     enabled = prod.model_copy(update={"sql_stats": True})

@@ -99,6 +99,8 @@ async def apps(
         jwt_secret=SECRET,
         rate_limit_bucket=10**9,
         rate_limit_refill_per_second=10**9,
+        # the floor answers from the database every time: so must the server it is compared with
+        response_cache=False,
     )
     users = await _seed(scratch_db_url, settings)
     async with serving(create_server(settings)) as server, serving(create_floor(settings)) as floor:

@@ -17,6 +17,7 @@ from tests.caching.conftest import bearer
 from tests.models import factories as f
 
 CAMPAIGNS = "{ campaigns(first: 10) { totalCount edges { node { id name merchant { name } } } } }"
+CREATE_FLAG = 'mutation { createFlag(input: {key: "x", name: "X", category: UI}) { userErrors { code } } }'
 RENAME = """
 mutation ($id: ID!, $name: String!) {
   updateCampaign(input: {id: $id, name: $name}) { campaign { name } userErrors { code } }
@@ -109,9 +110,7 @@ async def test_a_write_elsewhere_leaves_the_entry_alone(
 
     flag = await client.post(
         "/graphql",
-        json={
-            "query": 'mutation { createFlag(input: {key: "elsewhere", name: "Elsewhere", category: UI}) { userErrors { code } } }'
-        },
+        json={"query": CREATE_FLAG},
         headers=marketer,
     )
     again = await _ask(client, marketer)

@@ -49,7 +49,10 @@ async def app_on(settings: Settings) -> AsyncIterator[SimpleNamespace]:
 @pytest.fixture
 async def served(scratch_db_url: str, settings: Settings) -> AsyncIterator[SimpleNamespace]:
     # One worker's pool at its defaults: DB_POOL_SIZE=10, DB_MAX_OVERFLOW=10.
-    configured = settings.model_copy(update={"database_url": scratch_db_url, "db_pool_size": 10})
+    # The pool's use is under test: every request must reach the database, none the response cache.
+    configured = settings.model_copy(
+        update={"database_url": scratch_db_url, "db_pool_size": 10, "response_cache": False}
+    )
     async with app_on(configured) as served:
         async with served.sessionmaker() as session, session.begin():
             for _ in range(3):

@@ -94,7 +94,12 @@ def _unavailable(response: httpx.Response, status: int) -> dict[str, Any]:
 def _through(pg_relay: PostgresRelay, settings: Settings, scratch_db_url: str, redis_prefix: str) -> Settings:
     database = make_url(scratch_db_url).database or ""
     return settings.model_copy(
-        update={"database_url": pg_relay.url(database), "redis_key_prefix": redis_prefix}
+        # The database's absence is under test: no answer may come from the response cache.
+        update={
+            "database_url": pg_relay.url(database),
+            "redis_key_prefix": redis_prefix,
+            "response_cache": False,
+        }
     )
 
 
