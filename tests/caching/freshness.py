@@ -32,8 +32,7 @@ from core.tokens import mint_access_token, signing_secret
 from core.urls import with_database
 from core.viewer import Role
 from schema import schema as api_schema
-from tests.differential.answers import UNSTABLE, masked, unstable_paths
-from tests.differential.answers import Answer as Compared
+from tests.differential.answers import UNSTABLE, unstable_paths
 from tests.models import factories as f
 from tests.transport.client import client_for
 
@@ -112,36 +111,32 @@ async def read(api: Api, r: Read) -> Seen:
     return Seen(body["data"], body.get("extensions", {}).get("cache", {}), response.headers["cache-control"])
 
 
-async def fresh_answer(api: Api, r: Read) -> Any:
-    """The answer with the cache off, with the leaves two such answers disagree on masked."""
-    first, again = [
-        orjson.dumps((await api.post(api.fresh, r.headers, r.query, r.variables)).json()["data"])
-        for _ in range(2)
-    ]
-    paths = unstable_paths(first, again) or set()
-    return orjson.loads(masked(_answer_of(first), paths).data)
+Path = tuple[Any, ...]
 
 
-def _answer_of(data: bytes) -> Compared:
-    return Compared(data=data, errors=None, depth=0)  # type: ignore[arg-type]
+async def fresh_answer(api: Api, r: Read) -> tuple[Any, set[Path]]:
+    """The answer with the cache off, and where two such answers disagree (the clock)."""
+    first, again = [(await api.post(api.fresh, r.headers, r.query, r.variables)).json()["data"] for _ in "12"]
+    return first, unstable_paths(orjson.dumps(first), orjson.dumps(again)) or set()
 
 
-def same_as(data: Any, fresh: Any) -> Any:
-    """`data` with the leaves `fresh` masked (markers in `fresh` show where), to compare the two."""
-    paths: set[tuple[Any, ...]] = set()
-    _markers(fresh, (), paths)
-    return orjson.loads(masked(_answer_of(orjson.dumps(data)), paths).data)
+def masked(value: Any, paths: set[Path], path: Path = ()) -> Any:
+    """`value` with the leaves at `paths` replaced by one marker."""
+    if path in paths:
+        return UNSTABLE
+    if isinstance(value, dict):
+        return {key: masked(item, paths, (*path, key)) for key, item in value.items()}
+    if isinstance(value, list):
+        return [masked(item, paths, (*path, i)) for i, item in enumerate(value)]
+    return value
 
 
-def _markers(value: Any, path: tuple[Any, ...], out: set[tuple[Any, ...]]) -> None:
-    if value == UNSTABLE:
-        out.add(path)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _markers(item, (*path, key), out)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _markers(item, (*path, i), out)
+async def assert_fresh(api: Api, r: Read, seen: Seen) -> None:
+    """What the cached app answered is what the app without a cache answers now."""
+    fresh, unstable = await fresh_answer(api, r)
+    assert masked(seen.data, unstable) == masked(fresh, unstable), (
+        f"stale (cache {seen.cache}):\n{r.query}\ncached: {seen.data}\nfresh:  {fresh}"
+    )
 
 
 async def fresh_after(
@@ -160,10 +155,7 @@ async def fresh_after(
     pairs = []
     for r, before in zip(reads, befores, strict=True):
         after = await read(api, r)
-        fresh = await fresh_answer(api, r)
-        assert same_as(after.data, fresh) == fresh, (
-            f"stale after the write (cache {after.cache}):\n{r.query}\ncached: {after.data}\nfresh:  {fresh}"
-        )
+        await assert_fresh(api, r, after)
         pairs.append((before, after.data))
     return pairs
 

@@ -7,8 +7,9 @@ Writes whose rows move between lists are among them: a campaign given to another
 merchant's list and joins the other's, status changes take a campaign or an experiment out of a
 filtered list and into another, a deactivated merchant leaves the active ones.
 
-Here campaigns, flags, experiments and merchants; users, auth, admin, ml and analytics (whose
-counters are served within their max age by design) in test_fresh_after_write_people.py.
+Here campaigns, flags and merchants; experiments and ml in test_fresh_after_write_experiments_ml.py,
+users, auth and admin in test_fresh_after_write_people.py, and analytics, whose counters are served
+within their max age by design, in test_fresh_after_write_analytics.py.
 """
 
 from __future__ import annotations
@@ -16,11 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
-from strawberry import relay
-
 from core.viewer import Role
-from models.experiments import ExperimentVariant
 from tests.caching.freshness import (  # noqa: F401 - the `api` and `staff` fixtures
     Api,
     Headers,
@@ -199,112 +196,6 @@ async def test_a_flag_created_changed_by_every_flag_write_and_deleted(
 
     [(_, deleted)] = await fresh_after(api, [one], mutation(api, staff["marketer"], "deleteFlag", key=key))
     assert deleted["flag"] is None
-
-
-# -------------------------------------------------------------------------------------- experiments
-
-EXPERIMENT = """
-query ($id: ID!) {
-  experiment(id: $id) {
-    name status variants { key weight assignedUsers }
-    results { source variants { key users conversions revenue } }
-  }
-}
-"""
-RESULTS = "query ($id: ID!) { experiment(id: $id) { results { source variants { key users } } } }"
-EXPERIMENTS = """
-query ($campaign: ID, $status: [ExperimentStatus!]) {
-  experiments(first: 10, filter: {campaignId: $campaign, status: $status}) {
-    totalCount edges { node { key } }
-  }
-}
-"""
-MY_ASSIGNMENTS = "{ myExperimentAssignments { experimentKey variantKey } }"
-CREATE_EXPERIMENT = """
-mutation ($input: CreateExperimentInput!) {
-  createExperiment(input: $input) { experiment { id } userErrors { code } }
-}
-"""
-ARMS = [
-    {"key": "control", "name": "Control", "weight": 500, "isControl": True},
-    {"key": "treatment", "name": "Treatment", "weight": 500},
-]
-
-
-async def test_an_experiment_through_its_life(api: Api, staff: dict[str, Headers]) -> None:
-    campaign = gid("Campaign", (await rows(api, f.make_campaign)).id)
-    created: dict[str, Any] = {}
-
-    async def create() -> None:
-        values = {"key": f"exp-{f.seq()}", "name": "Fresh", "variants": ARMS, "campaignId": campaign}
-        created.update(await api.write(staff["marketer"], CREATE_EXPERIMENT, {"input": values}))
-
-    [(before, after)] = await fresh_after(
-        api, [Read(staff["marketer"], EXPERIMENTS, {"campaign": campaign})], create
-    )
-    assert (before["experiments"]["totalCount"], after["experiments"]["totalCount"]) == (0, 1)
-    experiment = created["experiment"]["id"]
-    one = Read(staff["marketer"], EXPERIMENT, {"id": experiment})
-
-    def write(field: str, headers: Headers = staff["marketer"], /, **values: Any) -> Any:
-        return mutation(api, headers, field, id=experiment, **values)
-
-    [(_, renamed)] = await fresh_after(api, [one], write("updateExperiment", staff["marketer"], name="Renamed"))
-    assert renamed["experiment"]["name"] == "Renamed"
-    drafts, running = (
-        Read(staff["marketer"], EXPERIMENTS, {"campaign": campaign, "status": [s]})
-        for s in ("DRAFT", "RUNNING")
-    )
-    [(_, started), (_, left), (_, joined)] = await fresh_after(
-        api, [one, drafts, running], write("startExperiment")
-    )
-    assert started["experiment"]["status"] == "RUNNING"
-    assert (left["experiments"]["totalCount"], joined["experiments"]["totalCount"]) == (0, 1)
-
-    # a customer is assigned: the variants' counts, the results and the customer's own list change
-    user_id, customer = await person(api, Role.CUSTOMER)
-    assign = mutation(api, customer, "assignVariant", experimentId=experiment)
-    [(_, assigned), (mine_before, mine_after)] = await fresh_after(
-        api, [one, Read(customer, MY_ASSIGNMENTS)], assign
-    )
-    assert sum(v["assignedUsers"] for v in assigned["experiment"]["variants"]) == 1
-    assert (len(mine_before["myExperimentAssignments"]), len(mine_after["myExperimentAssignments"])) == (0, 1)
-
-    convert = mutation(
-        api,
-        staff["admin"],
-        "recordConversion",
-        experimentId=experiment,
-        userId=gid("User", user_id),
-        revenue="12.50",
-    )
-    [(_, converted)] = await fresh_after(api, [one], convert)
-    assert sum(v["conversions"] for v in converted["experiment"]["results"]["variants"]) == 1
-
-    for name, status in (("pauseExperiment", "PAUSED"), ("completeExperiment", "COMPLETED")):
-        [(_, moved)] = await fresh_after(api, [one], write(name))
-        assert moved["experiment"]["status"] == status
-
-    # a completed test is read from its snapshot: a user added behind the API shows after a recompute
-    await _late_assignment(api, int(relay.from_base64(experiment)[1]))
-    [(stored, recomputed)] = await fresh_after(
-        api,
-        [Read(staff["marketer"], RESULTS, {"id": experiment})],
-        write("recomputeExperimentResults", staff["admin"]),
-    )
-    users = [sum(v["users"] for v in r["experiment"]["results"]["variants"]) for r in (stored, recomputed)]
-    assert users == [1, 2]
-
-    [(_, archived)] = await fresh_after(api, [one], write("archiveExperiment"))
-    assert archived["experiment"]["status"] == "ARCHIVED"
-
-
-async def _late_assignment(api: Api, test_id: int) -> None:
-    async with api.sessionmaker() as session, session.begin():
-        variant = await session.scalar(select(ExperimentVariant).where(ExperimentVariant.test_id == test_id))
-        assert variant is not None
-        user = await f.make_user(session)
-        await f.make_ab_test_assignment(session, test_id=test_id, variant_id=variant.id, user_id=user.id)
 
 
 # ---------------------------------------------------------------------------------------- merchants
