@@ -16,33 +16,30 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
-import graphql
 import orjson
 import pytest
 import redis.asyncio as aioredis
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.context import RequestContext
-from core.database import create_engine, create_sessionmaker
 from core.services import Services
-from core.settings import Settings
 from core.viewer import Viewer
 from schema import schema as api
 from schema.caching.cache import ResponseCache, response_cache_for
-from schema.caching.hints import Hints
 from schema.caching.keys import entry_key
-from tests.caching.seeded import Seeded, seeded_state  # noqa: F401 - the `seeded` fixture
-from tests.differential import corpus as generated
-from tests.differential.answers import Answer, Case, answer, masked, same, unstable_paths
+from tests.caching.seeded import (  # noqa: F401 - the `seeded` and `runner` fixtures
+    Runner,
+    Seeded,
+    cache_report,
+    cached_answer,
+    cases_of,
+    runner_fixture,
+    seeded_state,
+)
+from tests.differential.answers import Case, answer, masked, same, unstable_paths
 from tests.differential.compare import Mismatch
-from tests.differential.documents import collected_cases
-from tests.differential.harness import POOL_SIZE, comparison_settings, corpus_cases
 
 # (A, B, whether their answers may be shared): both directions are run.
 PAIRS = [
@@ -55,9 +52,6 @@ PAIRS = [
     ("anonymous", "customer", False),
     ("marketer", "marketer2", True),
 ]
-# Generated queries per role taken from the committed corpus (the documents of tests/ and the README
-# are taken whole).
-CORPUS_PER_ROLE = 4
 CONCURRENCY = 12
 # A pair that may share is answered from A's entries at least this often (of the cases B asks).
 MIN_SHARED_HITS = 30
@@ -79,89 +73,6 @@ class Tally:
             f"{label:<28} A kept {self.kept:>4}  B hits {self.hits:>4}"
             f"  unstable {self.unstable:>3}  leaks {len(self.leaks):>3}"
         )
-
-
-def _cases(seeded: Seeded) -> list[Case]:
-    """Each distinct operation once (the viewers are the pairs', not the case's role)."""
-    documents, _ = collected_cases(api._schema, seeded.world)
-    corpus, warning = corpus_cases(generated.CORPUS, seeded.world, CORPUS_PER_ROLE)
-    if warning:
-        print(f"warning: {warning}")
-    hints = Hints(api._schema)
-    found: dict[tuple[str, bytes, str | None], Case] = {}
-    for case in [*documents, *corpus]:
-        if not _may_be_kept(hints, case):
-            continue  # kept for nobody: no entry to meet
-        variables = orjson.dumps(case.variables or {}, option=orjson.OPT_SORT_KEYS)
-        found.setdefault((case.document, variables, case.operation_name), case)
-    return list(found.values())
-
-
-def _may_be_kept(hints: Hints, case: Case) -> bool:
-    document = graphql.parse(case.document)
-    definitions = document.definitions
-    fragments = {d.name.value: d for d in definitions if isinstance(d, graphql.FragmentDefinitionNode)}
-    operations = [
-        d
-        for d in definitions
-        if isinstance(d, graphql.OperationDefinitionNode)
-        and (case.operation_name is None or (d.name is not None and d.name.value == case.operation_name))
-    ]
-    return len(operations) == 1 and hints.policy(operations[0], fragments).cacheable
-
-
-@pytest.fixture(scope="module")
-async def sessionmaker(seeded: Seeded) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(seeded.url, comparison_settings(seeded.url), pool_size=POOL_SIZE)
-    try:
-        yield create_sessionmaker(engine)
-    finally:
-        await engine.dispose()
-
-
-class Runner:
-    def __init__(self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self.settings = settings
-        self.sessionmaker = sessionmaker
-        self._fresh: dict[tuple[str, int], Answer] = {}
-
-    async def execute(self, viewer: Viewer, case: Case, services: Services) -> Any:
-        context = RequestContext(
-            request=None,
-            settings=self.settings,
-            sessionmaker=self.sessionmaker,
-            write_sessionmaker=self.sessionmaker,
-            redis=None,
-            viewer=viewer,
-            request_id=uuid.uuid4().hex,
-            client_ip="127.0.0.1",
-            services=services,
-        )
-        return await api.execute(
-            case.document,
-            variable_values=case.variables,
-            context_value=context,
-            operation_name=case.operation_name,
-        )
-
-    async def fresh(self, name: str, viewer: Viewer, index: int, case: Case) -> Answer:
-        """The viewer's answer with the cache off (asked once per viewer and case)."""
-        found = self._fresh.get((name, index))
-        if found is None:
-            found = self._fresh[(name, index)] = answer(await self.execute(viewer, case, Services()), case)
-        return found
-
-
-def cache_report(result: Any) -> dict[str, Any]:
-    return (result.extensions or {}).get("cache") or {}
-
-
-def cached_answer(result: Any, case: Case) -> Answer:
-    """The answer as a client would read it: a hit's data is the stored JSON, spliced in as it was."""
-    data = result.data
-    if isinstance(data, orjson.Fragment):
-        data = orjson.loads(orjson.dumps(data))
-    return answer(SimpleNamespace(data=data, errors=result.errors), case)
 
 
 def _askers() -> dict[str, list[str]]:
@@ -227,13 +138,8 @@ async def _ask(
 
 
 @pytest.fixture(scope="module")
-def runner(seeded: Seeded, sessionmaker: async_sessionmaker[AsyncSession]) -> Runner:
-    return Runner(comparison_settings(seeded.url, response_cache=True), sessionmaker)
-
-
-@pytest.fixture(scope="module")
 def cases(seeded: Seeded) -> list[Case]:
-    return _cases(seeded)
+    return cases_of(seeded)
 
 
 def _cache(
