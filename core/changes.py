@@ -108,12 +108,18 @@ def _pending(session: Session) -> _Pending:
 def _record_flush(session: Session, flush_context: UOWTransaction) -> None:
     # After the flush, new/dirty/deleted and each attribute's history still show what it changed.
     pending = _pending(session)
+    for instance in session.deleted:
+        # Rows PostgreSQL deletes or updates itself (ON DELETE CASCADE / SET NULL) are not seen by
+        # SQLAlchemy: every such child table is told its rows are unknown.
+        for child in _cascading_children(inspect(instance).mapper.local_table):
+            pending.table(child)
+            pending.tags.add(any_key_tag(child))
     for instance in (*session.new, *session.dirty, *session.deleted):
         state = inspect(instance)
         table = state.mapper.local_table
         name = table.name
         pending.table(name)
-        for column in _key_columns(table):
+        for column in key_columns(table):
             prop = state.mapper._columntoproperty.get(column)
             if prop is None:
                 continue
@@ -146,13 +152,27 @@ def _forget(session: Session, previous_transaction: Any) -> None:
         session.info.pop(_PENDING, None)
 
 
-def _key_columns(table: Any) -> Iterable[Any]:
-    """The columns readers look rows up by: the primary key and every foreign key."""
-    seen = set()
-    for column in (*table.primary_key.columns, *(fk.parent for fk in table.foreign_keys)):
-        if column.name not in seen:
-            seen.add(column.name)
-            yield column
+def is_key_column(column: Any) -> bool:
+    """Whether writes name their rows' values of this column: the primary key and foreign keys. A
+    reader recording rows by key (core/read_tags.py) may only use these."""
+    return bool(column.primary_key or column.foreign_keys)
+
+
+def key_columns(table: Any) -> Iterable[Any]:
+    return (column for column in table.columns if is_key_column(column))
+
+
+def _cascading_children(table: Any) -> set[str]:
+    children = set()
+    for other in table.metadata.tables.values():
+        for fk in other.foreign_keys:
+            if fk.column.table is table and (fk.ondelete or "").upper() in (
+                "CASCADE",
+                "SET NULL",
+                "SET DEFAULT",
+            ):
+                children.add(other.name)
+    return children
 
 
 def _values(history: Any) -> Iterable[Any]:

@@ -73,6 +73,7 @@ class ResponseCaching(SchemaExtension):
             read_tags.stop()
         result = ec.result
         if result is None or result.errors or not isinstance(result.data, dict) or lookup.seen is None:
+            self._reported(ctx, hit=False, age=0, max_age=0)
             _send(ctx, NOT_CACHEABLE, kept=False)
             return
         max_age = cache.kept_for(policy, reading.tables)
