@@ -38,7 +38,8 @@ SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
 }
 HSTS = "max-age=63072000; includeSubDomains"
-# Responses of these paths depend on the viewer: no shared or browser cache may keep them.
+# Responses of these paths depend on the viewer: no shared or browser cache may keep them, unless
+# the endpoint set a Cache-Control of its own (a persisted query's miss: private, no-cache).
 NO_STORE_PREFIXES = ("/graphql",)
 # The request headers a cross-origin script may send, and the response headers it may read (CORS
 # hides the others from it).
@@ -133,7 +134,7 @@ class HttpSurface:
         if self.production:
             headers.setdefault("strict-transport-security", HSTS)
         if path.startswith(NO_STORE_PREFIXES):
-            headers["cache-control"] = "no-store"
+            headers.setdefault("cache-control", "no-store")
 
     async def _too_large(self, send: Send, request_id: str) -> None:
         body = error_body(
