@@ -1,5 +1,6 @@
 """The GraphQL-over-HTTP endpoint that server.py mounts at /graphql: one request, read top to bottom,
-from the Accept header to the executed operations' response."""
+from the Accept header through the persisted-query step (transport/persisted.py) to the executed
+operations' response."""
 
 from __future__ import annotations
 
