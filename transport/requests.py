@@ -85,7 +85,7 @@ def operation_of(raw: Any) -> Operation:
         raise HttpProblem(400, "Each GraphQL request must be a JSON object.")
     query = raw.get("query")
     extensions = raw.get("extensions")
-    names_persisted = isinstance(extensions, dict) and "persistedQuery" in extensions
+    names_persisted = isinstance(extensions, dict) and extensions.get("persistedQuery") is not None
     if query in (None, "") and names_persisted:
         query = None  # the hash alone: the persisted-query step looks the document up
     elif not isinstance(query, str) or not query:

@@ -162,6 +162,20 @@ async def test_a_malformed_persisted_query_extension_is_a_clear_400(
         assert message in error["message"]
 
 
+@pytest.mark.parametrize(
+    "body",
+    [{"extensions": {"persistedQuery": None}}, {"extensions": {"other": 1}}, {"query": "", "extensions": {}}],
+    ids=["null", "other-extension", "empty-query"],
+)
+async def test_without_a_persisted_query_a_request_still_needs_its_document(
+    client: httpx.AsyncClient, body: dict[str, Any]
+) -> None:
+    response = await client.post("/graphql", json=body, headers=SPEC)
+
+    assert response.status_code == 400
+    assert the_error(response)["message"] == "The request has no query string."
+
+
 @pytest.mark.parametrize(("headers", "status"), [(SPEC, 400), (LEGACY, 200)], ids=["spec", "json"])
 @pytest.mark.parametrize("body", [hash_only(QUERY), with_hash(QUERY)], ids=["hash-only", "with-document"])
 async def test_with_apq_off_a_persisted_query_is_not_supported(
