@@ -28,10 +28,10 @@ from starlette.responses import Response
 from core.errors import ApiError, ErrorCode
 from core.settings import Settings
 from schema.extensions.errors import coded
-from transport.apq_store import DocumentStore, Registration
+from transport.apq_store import DocumentStore, Registration, digest
 from transport.media import GRAPHQL_RESPONSE_JSON, HttpProblem, error_codes, problem_response
 from transport.requests import Operation
-from transport.trusted_documents import TrustedDocuments, digest, load_trusted_documents
+from transport.trusted_documents import TrustedDocuments, load_trusted_documents
 
 log = logging.getLogger("swipesavvy.persisted")
 

@@ -12,7 +12,6 @@ refuse the very clients it is meant to serve.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,17 +20,14 @@ from typing import Any
 import orjson
 from graphql import GraphQLError, parse
 
+from transport.apq_store import digest
+
 APOLLO_FORMAT = "apollo-persisted-query-manifest"
 APOLLO_VERSION = 1
 
 
 class ManifestError(RuntimeError):
     """The trusted documents manifest cannot be used; the message names the file and the problem."""
-
-
-def digest(document: str) -> str:
-    """The SHA-256 hex digest Apollo's persisted-query protocol names a document by."""
-    return hashlib.sha256(document.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

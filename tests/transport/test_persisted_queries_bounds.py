@@ -1,6 +1,7 @@
-"""What persisted queries may hold in Redis: each document for a TTL started again by every hit, none
-longer than APQ_MAX_DOCUMENT_BYTES, and only so many new ones per caller and window; and Redis away:
-every hash misses, the documents clients then send are answered, nothing fails."""
+"""What persisted queries may hold in Redis: each document for a TTL started again by its use, none
+longer than APQ_MAX_DOCUMENT_BYTES, and only so many new ones per caller and window; each worker's
+own copies; and Redis away: a hash the worker does not hold misses, the documents clients then send
+are answered, nothing fails."""
 
 from __future__ import annotations
 
@@ -12,16 +13,26 @@ from datetime import timedelta
 
 import pytest
 import redis.asyncio as aioredis
+from starlette.applications import Starlette
 
 from core.settings import Settings
 from core.tokens import mint_access_token, signing_secret
 from core.viewer import Role
-from tests.transport.client import client_for
+from server import create_app
+from tests.transport.client import client_for, serving
 from tests.transport.outage import PostgresRelay
 from tests.transport.test_persisted_queries import QUERY, SPEC, hash_only, sha256, the_error, with_hash
 from transport import apq_store
+from transport.http import GraphQLEndpoint
 
 PERSISTED_LOGGER = "swipesavvy.persisted"
+
+
+def _endpoint(app: Starlette) -> GraphQLEndpoint:
+    (route,) = [route for route in app.routes if getattr(route, "path", None) == "/graphql"]
+    endpoint = route.endpoint  # type: ignore[attr-defined]
+    assert isinstance(endpoint, GraphQLEndpoint)
+    return endpoint
 
 
 def _documents(count: int) -> list[str]:
@@ -36,21 +47,49 @@ def _customer(settings: Settings, user_id: int) -> dict[str, str]:
     return {**SPEC, "authorization": f"Bearer {token}"}
 
 
-async def test_a_document_is_kept_for_the_ttl_and_each_hit_starts_it_again(
+async def test_a_document_is_kept_for_the_ttl_and_a_worker_that_asks_for_it_starts_it_again(
     settings: Settings, redis_client: aioredis.Redis, redis_prefix: str
 ) -> None:
     apq = settings.model_copy(update={"redis_key_prefix": redis_prefix, "apq_ttl_s": 120})
     key = f"{redis_prefix}apq:{sha256(QUERY)}"
-    async with client_for(apq) as client:
-        await client.post("/graphql", json=with_hash(QUERY), headers=SPEC)
+    async with client_for(apq) as first, client_for(apq) as second:
+        await first.post("/graphql", json=with_hash(QUERY), headers=SPEC)
         stored_ttl = await redis_client.ttl(key)
         # given a document about to expire
         await redis_client.expire(key, 5)
-        # when it is used
-        hit = await client.post("/graphql", json=hash_only(QUERY), headers=SPEC)
+        # when a worker that does not hold it uses it
+        hit = await second.post("/graphql", json=hash_only(QUERY), headers=SPEC)
 
     assert 0 < stored_ttl <= 120
     assert hit.status_code == 200
+    assert await redis_client.ttl(key) > 5
+
+
+async def test_a_worker_answers_the_documents_it_holds_and_refreshes_them_in_redis(
+    settings: Settings, redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    apq = settings.model_copy(update={"redis_key_prefix": redis_prefix, "apq_ttl_s": 120})
+    key = f"{redis_prefix}apq:{sha256(QUERY)}"
+    app = create_app(apq)
+    store = _endpoint(app).persisted.store
+    async with serving(app) as worker, client_for(apq) as other:
+        await worker.post("/graphql", json=with_hash(QUERY), headers=SPEC)
+        # given the document gone from Redis
+        await redis_client.delete(key)
+        # the worker that holds it answers it; another worker misses
+        held = await worker.post("/graphql", json=hash_only(QUERY), headers=SPEC)
+        missed = await other.post("/graphql", json=hash_only(QUERY), headers=SPEC)
+        # once its refresh is due, the worker asks Redis again: a document sent whole is stored
+        # again, and a hit starts the TTL again
+        store.refresh_s = 0
+        await worker.post("/graphql", json=with_hash(QUERY), headers=SPEC)
+        restored = await redis_client.get(key)
+        await redis_client.expire(key, 5)
+        refreshed = await worker.post("/graphql", json=hash_only(QUERY), headers=SPEC)
+
+    assert held.status_code == refreshed.status_code == 200
+    assert missed.status_code == 404
+    assert restored == QUERY.encode()
     assert await redis_client.ttl(key) > 5
 
 
@@ -140,7 +179,7 @@ def redis_relay(services: dict[str, str]) -> Iterator[PostgresRelay]:
         running.close()
 
 
-async def test_with_redis_away_every_hash_misses_and_the_fallback_is_answered(
+async def test_with_redis_away_unknown_hashes_miss_and_the_fallback_is_answered(
     settings: Settings,
     redis_relay: PostgresRelay,
     redis_prefix: str,
@@ -153,33 +192,36 @@ async def test_with_redis_away_every_hash_misses_and_the_fallback_is_answered(
     apq = settings.model_copy(update={"redis_key_prefix": redis_prefix, "redis_url": through_relay})
     other = "{ other: __typename }"
     with caplog.at_level(logging.WARNING, logger=PERSISTED_LOGGER):
-        async with client_for(apq) as client:
-            assert (await client.post("/graphql", json=with_hash(QUERY), headers=SPEC)).status_code == 200
+        async with client_for(apq) as worker, client_for(apq) as fresh:
+            assert (await worker.post("/graphql", json=with_hash(QUERY), headers=SPEC)).status_code == 200
 
             # when Redis goes away
             redis_relay.stop()
-            missed = await client.post("/graphql", json=hash_only(QUERY), headers=SPEC)
-            fallback = await client.post("/graphql", json=with_hash(QUERY), headers=SPEC)
-            registered = await client.post("/graphql", json=with_hash(other), headers=SPEC)
-            batch = await client.post("/graphql", json=[hash_only(QUERY), with_hash(QUERY)], headers=SPEC)
+            held = await worker.post("/graphql", json=hash_only(QUERY), headers=SPEC)
+            missed = await fresh.post("/graphql", json=hash_only(QUERY), headers=SPEC)
+            fallback = await fresh.post("/graphql", json=with_hash(QUERY), headers=SPEC)
+            registered = await fresh.post("/graphql", json=with_hash(other), headers=SPEC)
+            batch = await fresh.post("/graphql", json=[hash_only(other), with_hash(other)], headers=SPEC)
 
             # and comes back
             redis_relay.start()
-            back = await client.post("/graphql", json=hash_only(QUERY), headers=SPEC)
+            back = await fresh.post("/graphql", json=hash_only(QUERY), headers=SPEC)
 
-    # then a hash is a miss the client knows how to handle, never a 500
+    # then the worker that holds the document still runs it
+    assert held.status_code == 200 and len(held.json()["data"]["merchantCategories"]) == 8
+    # another's miss is one the client knows how to handle, never a 500
     assert missed.status_code == 404
     assert the_error(missed)["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
     # and the document it sends then is answered, though it cannot be stored
     assert fallback.status_code == registered.status_code == 200
-    assert len(fallback.json()["data"]["merchantCategories"]) == 8
+    assert fallback.json()["data"] == held.json()["data"]
     assert registered.json()["data"] == {"other": "Query"}
     assert await redis_client.get(f"{redis_prefix}apq:{sha256(other)}") is None
     missed_in_batch, answered_in_batch = batch.json()
     assert missed_in_batch["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
-    assert answered_in_batch["data"] == fallback.json()["data"]
+    assert answered_in_batch["data"] == {"other": "Query"}
     # the stored document survived in Redis and is found again
-    assert back.status_code == 200 and back.json()["data"] == fallback.json()["data"]
+    assert back.status_code == 200 and back.json()["data"] == held.json()["data"]
     # the log says why, in one line without a traceback
     warnings = [r for r in caplog.records if r.name == PERSISTED_LOGGER]
     assert warnings and all(not r.exc_info for r in warnings)
