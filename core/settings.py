@@ -168,7 +168,8 @@ class Settings(BaseSettings):
     # --- Persisted queries (issue 11): Apollo's automatic persisted queries, kept in Redis for every
     # worker. Off: a request naming a persisted query is answered PERSISTED_QUERY_NOT_SUPPORTED.
     apq_enabled: bool = True
-    # A stored document is dropped once it has gone unused this long (each hit starts it again).
+    # A stored document is dropped once it has gone unused this long (a worker holding a copy in
+    # memory asks Redis again, which starts the TTL again, at most once a minute per document).
     apq_ttl_s: int = Field(default=86_400, ge=1)
     # A longer document is answered but not stored: its client keeps sending it whole.
     apq_max_document_bytes: int = Field(default=65_536, ge=1)
