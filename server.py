@@ -31,6 +31,7 @@ from schema.caching.cache import response_cache_for
 from transport.health import healthz, readyz
 from transport.http import GraphQLEndpoint
 from transport.surface import CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS, HttpSurface
+from transport.trusted_documents import ManifestError, load_trusted_documents
 
 LAYERS = """\
 layers: server -> transport -> schema -> resolvers -> loaders -> models, core below all
@@ -121,6 +122,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     base = get_settings()
+    if base.trusted_documents:
+        # Checked once here, before any worker starts: a worker failing on it would be restarted.
+        try:
+            load_trusted_documents(base.trusted_documents)
+        except ManifestError as exc:
+            print(f"serve: {exc}", file=sys.stderr)
+            return 1
     started = [
         n for n, unset in (("postgresql", not base.database_url), ("redis", not base.redis_url)) if unset
     ]
