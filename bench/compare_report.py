@@ -111,11 +111,12 @@ def print_report(
 
 def _cache_targets(results: list[Any], hit_ratios: list[float]) -> None:
     print("\nTargets (worst round), answers from the response cache (the floor's from one Redis GET):")
-    for (request, rounds, _), ratio in zip(results, hit_ratios, strict=True):
+    for number, ((request, rounds, _), ratio) in enumerate(zip(results, hit_ratios, strict=True)):
         cpu = max(_ratio(c["server"].cpu_ms, c["floor"].cpu_ms) for c, _ in rounds)
-        bound = 1.5 if request is results[0][0] else 2.0
-        name = f"{request.name} hit CPU/request <= {bound:g}x floor's"
-        print(f"  {name:<42} {cpu:6.2f}x       {_verdict(cpu <= bound)}   (hit ratio {ratio:.3f})")
+        # The issue's target is query 1's; the flat list's ratio is shown for comparison only.
+        name = f"{request.name} hit CPU/request" + (" <= 1.5x floor's" if number == 0 else "")
+        verdict = _verdict(cpu <= 1.5) if number == 0 else "(no target)"
+        print(f"  {name:<50} {cpu:6.2f}x   {verdict}   hit ratio {ratio:.3f}")
 
 
 def _targets(results: list[Any], server_statements: list[int]) -> None:
