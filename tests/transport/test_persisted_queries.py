@@ -104,7 +104,8 @@ async def test_the_document_sent_with_its_hash_is_answered_stored_and_then_found
         for hit in (posted, got):
             assert hit.status_code == 200, hit.text
             assert hit.json()["data"] == registered.json()["data"]
-            assert hit.headers["cache-control"] == "no-store"  # a hit is an ordinary answer
+            # a hit is an ordinary answer: an anonymous viewer's PUBLIC fields may be kept by a CDN
+            assert hit.headers["cache-control"] == "public, max-age=300"
 
 
 async def test_a_document_stored_by_one_worker_is_found_by_another(apq_settings: Settings) -> None:
@@ -222,7 +223,8 @@ async def test_each_operation_of_a_batch_is_persisted_on_its_own(client: httpx.A
     assert "data" not in missed
     assert stored["data"] == found["data"] and len(found["data"]["merchantCategories"]) == 8
     assert other_stored["data"] == plain["data"] == {"t": "Query"}
-    assert response.headers["cache-control"] == NO_CACHE
+    # the batch is as cacheable as its least cacheable member: `__typename` alone has no hint
+    assert response.headers["cache-control"] == "no-store"
 
 
 @pytest.mark.parametrize(
