@@ -60,6 +60,11 @@ class _Pending:
         self.tags.add(table_tag(name))
 
 
+# Rows PostgreSQL's own triggers write when a table is written (migration 0002): a reward entry
+# moves its user's balance, `users.reward_points`. Per table: (table written, its key column, the
+# column of the triggering row that holds that key).
+TRIGGERED = {"rewards_ledger": (("users", "id", "user_id"),)}
+
 Subscriber = Callable[[Changes], Awaitable[None]]
 
 
@@ -119,6 +124,9 @@ def _record_flush(session: Session, flush_context: UOWTransaction) -> None:
         table = state.mapper.local_table
         name = table.name
         pending.table(name)
+        for target, target_column, source in TRIGGERED.get(name, ()):
+            pending.table(target)
+            pending.tags.add(key_tag(target, target_column, getattr(instance, source, None)))
         for column in key_columns(table):
             prop = state.mapper._columntoproperty.get(column)
             if prop is None:
@@ -139,9 +147,10 @@ def _record_statement(orm_execute_state: ORMExecuteState) -> None:
     if name is None:
         return
     pending = _pending(state.session)
-    pending.table(name)
-    # Which rows are unknown: every keyed reader of the table is told.
-    pending.tags.add(any_key_tag(name))
+    # Which rows are unknown: every keyed reader of the table (and of what its triggers write) is told.
+    for table in (name, *(target for target, _, _ in TRIGGERED.get(name, ()))):
+        pending.table(table)
+        pending.tags.add(any_key_tag(table))
 
 
 @event.listens_for(TrackedSession, "after_soft_rollback")

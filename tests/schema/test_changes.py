@@ -173,3 +173,18 @@ async def test_a_deleted_parent_names_the_children_the_database_deletes(live) ->
 
     assert changes is not None
     assert {"feature_flag_rollouts", "feature_flag_rollouts.*"} <= changes.tags
+
+
+async def test_a_reward_entry_names_the_balance_its_trigger_moves(live) -> None:  # type: ignore[no-untyped-def]
+    from core.changes import committed_changes
+
+    async with live.sessionmaker() as session, session.begin():
+        user = await f.make_user(session)
+    async with live.sessionmaker() as session:
+        async with session.begin():
+            await f.make_reward_entry(session, user_id=user.id, points=50)
+        changes = committed_changes(session)
+
+    assert changes is not None
+    # migration 0002's trigger adds the points to users.reward_points: readers of that user are told
+    assert {"users", f"users.id={user.id}"} <= changes.tags
