@@ -26,6 +26,7 @@ from core.settings import Settings, get_settings
 from core.state import AppState
 from core.tokens import mint_access_token, signing_secret
 from core.viewer import Role
+from resolvers.flags.live_flags import LiveFlags
 from schema import schema
 from transport.health import healthz, readyz
 from transport.http import GraphQLEndpoint
@@ -61,6 +62,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         for instrumented in {engine, read_engine}:
             sqlstats.instrument(instrumented.sync_engine)
         redis = create_redis(settings.redis_url or "")
+        services = Services()
+        if settings.flag_snapshot_enabled:
+            services.flags = LiveFlags(settings=settings, redis=redis)
+            services.changes.subscribe(services.flags.on_changes)
+            await services.flags.start()
         settle_heap()
         try:
             yield AppState(
@@ -68,9 +74,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 sessionmaker=create_sessionmaker(engine),
                 read_sessionmaker=create_sessionmaker(read_engine),
                 redis=redis,
-                services=Services(),
+                services=services,
             )
         finally:
+            if services.flags is not None:
+                await services.flags.stop()
             await redis.aclose()
             if read_engine is not engine:
                 await read_engine.dispose()
