@@ -46,7 +46,8 @@ CHANNEL = "flags:changed"
 # The snapshot's own pool: a reload, a poll and a flush may overlap.
 POOL_SIZE = 2
 # How long one wait for a pub/sub message lasts before the loop looks again (and notices a stop).
-LISTEN_WAIT_S = 5.0
+LISTEN_WAIT_S = 1.0
+CANCEL_AGAIN_S = 0.2
 # Redis unreachable: wait this long before subscribing again, doubling up to the most.
 RESUBSCRIBE_FIRST_S, RESUBSCRIBE_MOST_S = 0.5, 10.0
 
@@ -79,6 +80,7 @@ class LiveFlags:
         self._full_next = False
         self._reload = Coalesced(self._reload_once)
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
         self._redis_outage = Outage("flag snapshot: redis pub/sub")
         self._db_outage = Outage("flag snapshot: version check")
         self._flush_outage = Outage("flag evaluation counts: flush")
@@ -123,10 +125,9 @@ class LiveFlags:
 
     async def stop(self) -> None:
         """Stop the loops, write what is still counted, and close the snapshot's engine."""
+        self._stopping = True
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _cancel(tasks)
         await self._reload.stop()
         await self.flush()
         if self._own_engine:
@@ -199,7 +200,7 @@ class LiveFlags:
 
     async def _listen_loop(self) -> None:
         pause, subscribed_before = RESUBSCRIBE_FIRST_S, False
-        while True:
+        while not self._stopping:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.channel)
@@ -208,7 +209,7 @@ class LiveFlags:
                 if subscribed_before:
                     await self._reload_quietly()  # what a message lost while away would have said
                 subscribed_before = True
-                while True:
+                while not self._stopping:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=LISTEN_WAIT_S)
                     if message is not None and message.get("type") == "message":
                         self.stats.heard += 1
@@ -250,6 +251,17 @@ class LiveFlags:
         while True:
             await asyncio.sleep(self._settings.flag_usage_flush_s)
             await self.flush()
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel the loops and wait for them to end. redis-py swallows a cancellation that lands while a
+    pub/sub connection is being set up, so a loop still running is cancelled again (and `_stopping`
+    ends it at its next wait)."""
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=CANCEL_AGAIN_S)
 
 
 async def _close(pubsub: PubSub) -> None:
