@@ -27,6 +27,7 @@ from core.state import AppState
 from core.tokens import mint_access_token, signing_secret
 from core.viewer import Role
 from resolvers.flags.live_flags import LiveFlags
+from resolvers.ml.recommendation_cache import RecommendationCache
 from schema import schema
 from transport.health import healthz, readyz
 from transport.http import GraphQLEndpoint
@@ -63,6 +64,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             sqlstats.instrument(instrumented.sync_engine)
         redis = create_redis(settings.redis_url or "")
         services = Services()
+        if settings.recommendation_cache_ttl_s > 0:
+            services.recommendations = RecommendationCache(redis=redis, settings=settings)
+            services.changes.subscribe(services.recommendations.on_changes)
         if settings.flag_snapshot_enabled:
             services.flags = LiveFlags(settings=settings, redis=redis)
             services.changes.subscribe(services.flags.on_changes)
