@@ -26,6 +26,8 @@ from core.settings import Settings, get_settings
 from core.state import AppState
 from core.tokens import mint_access_token, signing_secret
 from core.viewer import Role
+from resolvers.flags.live_flags import LiveFlags
+from resolvers.ml.recommendation_cache import RecommendationCache
 from schema import schema
 from schema.caching.cache import response_cache_for
 from transport.health import healthz, readyz
@@ -66,6 +68,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         shared = Services(responses=response_cache_for(schema._schema, settings, redis))
         if shared.responses is not None:
             shared.changes.subscribe(shared.responses.on_changes)
+        if settings.recommendation_cache_ttl_s > 0:
+            shared.recommendations = RecommendationCache(redis=redis, settings=settings)
+            shared.changes.subscribe(shared.recommendations.on_changes)
+        if settings.flag_snapshot_enabled:
+            shared.flags = LiveFlags(settings=settings, redis=redis)
+            shared.changes.subscribe(shared.flags.on_changes)
+            await shared.flags.start()
         settle_heap()
         try:
             yield AppState(
@@ -76,6 +85,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 services=shared,
             )
         finally:
+            if shared.flags is not None:
+                await shared.flags.stop()
             await redis.aclose()
             if read_engine is not engine:
                 await read_engine.dispose()

@@ -194,6 +194,21 @@ class Settings(BaseSettings):
     def _unset_when_empty(cls, value: object) -> object:
         return None if value == "" else value
 
+    # --- Live flag snapshot and cached recommendations (issue 11, part 4). Each worker evaluates flags
+    # from memory, reloaded when a flag write commits (announced on Redis pub/sub); every
+    # flag_snapshot_poll_s it also compares the version in PostgreSQL (a lost message, Redis down),
+    # and reloads everything once its data is flag_snapshot_max_age_s old (the seed's 5-minute TTL).
+    # A snapshot not confirmed for that long is not used: evaluation reads the database again.
+    flag_snapshot_enabled: bool = True
+    flag_snapshot_poll_s: float = Field(default=1.0, gt=0, le=60)
+    flag_snapshot_max_age_s: float = Field(default=300.0, gt=0)
+    # Evaluations are counted in memory per flag and UTC day and added to feature_flag_analytics
+    # (evaluations, evaluations_enabled) this often, and at shutdown.
+    flag_usage_flush_s: float = Field(default=10.0, gt=0)
+    # Users' recommended merchants kept in Redis this long (0: not cached), dropped when their
+    # affinities are upserted or any merchant changes.
+    recommendation_cache_ttl_s: int = Field(default=300, ge=0)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
