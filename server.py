@@ -26,11 +26,14 @@ from core.settings import Settings, get_settings
 from core.state import AppState
 from core.tokens import mint_access_token, signing_secret
 from core.viewer import Role
+from resolvers.flags.live_flags import LiveFlags
+from resolvers.ml.recommendation_cache import RecommendationCache
 from schema import schema
 from schema.caching.cache import response_cache_for
 from transport.health import healthz, readyz
 from transport.http import GraphQLEndpoint
 from transport.surface import CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS, HttpSurface
+from transport.trusted_documents import ManifestError, load_trusted_documents
 
 LAYERS = """\
 layers: server -> transport -> schema -> resolvers -> loaders -> models, core below all
@@ -65,6 +68,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         shared = Services(responses=response_cache_for(schema._schema, settings, redis))
         if shared.responses is not None:
             shared.changes.subscribe(shared.responses.on_changes)
+        if settings.recommendation_cache_ttl_s > 0:
+            shared.recommendations = RecommendationCache(redis=redis, settings=settings)
+            shared.changes.subscribe(shared.recommendations.on_changes)
+        if settings.flag_snapshot_enabled:
+            shared.flags = LiveFlags(settings=settings, redis=redis)
+            shared.changes.subscribe(shared.flags.on_changes)
+            await shared.flags.start()
         settle_heap()
         try:
             yield AppState(
@@ -75,6 +85,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 services=shared,
             )
         finally:
+            if shared.flags is not None:
+                await shared.flags.stop()
             await redis.aclose()
             if read_engine is not engine:
                 await read_engine.dispose()
@@ -121,6 +133,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     base = get_settings()
+    if base.trusted_documents:
+        # Checked once here, before any worker starts: a worker failing on it would be restarted.
+        try:
+            load_trusted_documents(base.trusted_documents)
+        except ManifestError as exc:
+            print(f"serve: {exc}", file=sys.stderr)
+            return 1
     started = [
         n for n, unset in (("postgresql", not base.database_url), ("redis", not base.redis_url)) if unset
     ]

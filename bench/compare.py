@@ -1,7 +1,12 @@
 """The server against its floor (bench/floor.py) on the three bench documents.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python -m bench.compare \\
-        [--seconds 8] [--clients 16] [--rounds 2] [--pool-size N]
+        [--seconds 8] [--clients 16] [--rounds 2] [--pool-size N] [--cache]
+
+With --cache, the response cache's row (issue 11): the server answers from its response cache
+(RESPONSE_CACHE=true) and the floor its `data` from one Redis GET (FLOOR_ANSWERS_FROM_REDIS), for the
+two cacheable documents (query 1, the flat list); the hit ratio is that of a development-mode
+server's extensions.cache over CACHE_PROBES requests of each.
 
 Starts both, one uvicorn worker each with the same pool size (DB_POOL_SIZE) and APP_ENV=production,
 pinned to one core (`taskset -c 1`); PostgreSQL, Redis and the load generator (this process) go on the
@@ -53,6 +58,7 @@ Sent = list[tuple[Request, dict[str, str]]]
 TARGETS = ("server", "floor")
 FACTORIES = {"server": "server:create_app", "floor": "bench.floor:create_app"}
 WARMUP_S = 1.0
+CACHE_PROBES = 100
 # How long the open loop waits for answers after its schedule ends; later ones count as infinite.
 DRAIN_S = 5.0
 
@@ -118,6 +124,18 @@ def _statements(url: str, redis_url: str, env: dict[str, str], pool: int, sent: 
     dev = {**env, "APP_ENV": "development", "SQL_STATS": "true"}
     with live_app(FACTORIES["server"], url, redis_url=redis_url, pool_size=pool, env=dev) as live:
         return [int(_post(live.base, r, h)["extensions"]["sqlStatements"]) for r, h in sent]
+
+
+def _hit_ratios(url: str, redis_url: str, env: dict[str, str], pool: int, sent: Sent) -> list[float]:
+    """The share of CACHE_PROBES requests of each document a development-mode server answered from
+    its response cache."""
+    dev = {**env, "APP_ENV": "development"}
+    with live_app(FACTORIES["server"], url, redis_url=redis_url, pool_size=pool, env=dev) as live:
+        return [
+            sum(bool(_post(live.base, r, h)["extensions"]["cache"]["hit"]) for _ in range(CACHE_PROBES))
+            / CACHE_PROBES
+            for r, h in sent
+        ]
 
 
 def _identical(lives: dict[str, LiveProcess], sent: Sent) -> None:
@@ -192,6 +210,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8, help="length of each measured run")
     parser.add_argument("--clients", type=int, default=16, help="connections of the closed loop")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--cache", action="store_true", help="answers from the response cache / Redis")
     parser.add_argument(
         "--pool-size", type=int, default=None, help="DB_POOL_SIZE of both (default: settings)"
     )
@@ -209,7 +228,7 @@ def main() -> None:
         # A fresh key space, and a budget no run exhausts: both still draw the same cost each request.
         "REDIS_KEY_PREFIX": f"bench-compare-{uuid.uuid4().hex[:8]}:",
         **UNLIMITED_BUDGET,
-        **UNCACHED,
+        **({"RESPONSE_CACHE": "true", "FLOOR_ANSWERS_FROM_REDIS": "true"} if args.cache else UNCACHED),
         # All the load is one identity's: its share of the pool is the whole pool, as the floor's is.
         "DB_CONNECTIONS_PER_CALLER": str(pool),
     }
@@ -218,8 +237,11 @@ def main() -> None:
         redis_url = stack.enter_context(_redis(settings))
         facts = _run(_facts(url, redis_url))
         sent = [(r, _headers(secret, r, facts)) for r in requests(today)]
+        if args.cache:
+            sent = sent[:2]  # evaluateFlags has no cache hint: its freshness is the flag snapshot's
         print("SQL statements per request (development-mode server):", flush=True)
         statements = _statements(url, redis_url, env, pool, sent)
+        hit_ratios = _hit_ratios(url, redis_url, env, pool, sent) if args.cache else None
         production = {**env, "APP_ENV": "production"}
         lives = {
             t: stack.enter_context(
@@ -264,6 +286,7 @@ def main() -> None:
         results,
         statements,
         [FLOOR_STATEMENTS[DOCUMENTS[r.body["query"]][0].__name__] for r, _ in sent],
+        hit_ratios,
     )
     sys.stdout.flush()
 

@@ -10,6 +10,10 @@ what the server's cost analysis charges, and one `BEGIN ISOLATION LEVEL REPEATAB
 transaction on one pooled asyncpg connection (DB_POOL_SIZE of them). Then frozen SQL
 (bench/floor_sql.py) and `data` assembled by hand (bench/floor_answers.py).
 
+With FLOOR_ANSWERS_FROM_REDIS=true (the response cache's row of bench/compare.py, `--cache`) the
+`data` of each document, viewer role and variables is kept in Redis: after the first request every
+answer is those bytes from one Redis GET, spliced into the body unparsed.
+
 It answers POST /graphql for the three documents of bench/documents.py only, matched by their text;
 any other document is refused. Staff only for the campaign documents (the rows every staff member
 sees); evaluateFlags for anyone with a token.
@@ -18,7 +22,9 @@ sees); evaluateFlags for anyone with a token.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
+import os
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -46,6 +52,8 @@ from core.settings import Settings, get_settings
 from core.tokens import signing_secret, viewer_from_authorization
 from core.viewer import Viewer
 
+# How long the floor keeps an answer in Redis (FLOOR_ANSWERS_FROM_REDIS).
+KEPT_S = 3600
 # What transport/surface.py adds to every /graphql answer (written again here, not imported).
 VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -86,6 +94,7 @@ class Floor:
         self.redis: Any = None
         self.bucket: TokenBucket | None = None
         self.hsts = settings.is_production
+        self.from_redis = os.environ.get("FLOOR_ANSWERS_FROM_REDIS", "").lower() in ("1", "true", "yes")
 
     @asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -153,9 +162,12 @@ class Floor:
         answer, roles, cost = known
         if viewer.role not in roles:
             return self._error(200, "This document is for staff only.", media, request_id, code="FORBIDDEN")
-        return await self._answer(
-            request, viewer, answer, cost, body.get("variables") or {}, media, request_id
-        )
+        variables = body.get("variables") or {}
+        kept = None
+        if self.from_redis:
+            digest = hashlib.sha256(orjson.dumps([body["query"], variables, viewer.role.value]))
+            kept = f"{self.settings.redis_key_prefix}floor:{digest.hexdigest()}"
+        return await self._answer(request, viewer, answer, cost, variables, media, request_id, kept)
 
     async def _answer(
         self,
@@ -166,6 +178,7 @@ class Floor:
         variables: dict[str, Any],
         media: str,
         request_id: str,
+        kept: str | None,
     ) -> Response:
         assert self.bucket is not None and self.pool is not None
         client_ip = request.client.host if request.client else None
@@ -174,10 +187,16 @@ class Floor:
             response = self._error(429, "Rate limit exceeded.", media, request_id, code="RATE_LIMITED")
             response.headers["retry-after"] = str(draw.retry_after_header)
             return response
+        found = None if kept is None else await self.redis.get(kept)
         try:
-            async with asyncio.timeout(self.settings.request_timeout_s), self.pool.acquire() as conn:
-                async with conn.transaction(isolation="repeatable_read", readonly=True):
-                    data = await answer(conn, viewer, variables)
+            if found is not None:
+                data: Any = orjson.Fragment(found)
+            else:
+                async with asyncio.timeout(self.settings.request_timeout_s), self.pool.acquire() as conn:
+                    async with conn.transaction(isolation="repeatable_read", readonly=True):
+                        data = await answer(conn, viewer, variables)
+                if kept is not None:
+                    await self.redis.set(kept, orjson.dumps(data), ex=KEPT_S)
         except answers.Refused as refusal:
             return self._error(400, refusal.message, media, request_id, code=refusal.code)
         s = self.settings

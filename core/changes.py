@@ -60,6 +60,11 @@ class _Pending:
         self.tags.add(table_tag(name))
 
 
+# Rows PostgreSQL's own triggers write when a table is written (migration 0002): a reward entry
+# moves its user's balance, `users.reward_points`. Per table: (table written, its key column, the
+# column of the triggering row that holds that key).
+TRIGGERED = {"rewards_ledger": (("users", "id", "user_id"),)}
+
 Subscriber = Callable[[Changes], Awaitable[None]]
 
 
@@ -108,12 +113,21 @@ def _pending(session: Session) -> _Pending:
 def _record_flush(session: Session, flush_context: UOWTransaction) -> None:
     # After the flush, new/dirty/deleted and each attribute's history still show what it changed.
     pending = _pending(session)
+    for instance in session.deleted:
+        # Rows PostgreSQL deletes or updates itself (ON DELETE CASCADE / SET NULL) are not seen by
+        # SQLAlchemy: every such child table is told its rows are unknown.
+        for child in _cascading_children(inspect(instance).mapper.local_table):
+            pending.table(child)
+            pending.tags.add(any_key_tag(child))
     for instance in (*session.new, *session.dirty, *session.deleted):
         state = inspect(instance)
         table = state.mapper.local_table
         name = table.name
         pending.table(name)
-        for column in _key_columns(table):
+        for target, target_column, source in TRIGGERED.get(name, ()):
+            pending.table(target)
+            pending.tags.add(key_tag(target, target_column, getattr(instance, source, None)))
+        for column in key_columns(table):
             prop = state.mapper._columntoproperty.get(column)
             if prop is None:
                 continue
@@ -133,9 +147,10 @@ def _record_statement(orm_execute_state: ORMExecuteState) -> None:
     if name is None:
         return
     pending = _pending(state.session)
-    pending.table(name)
-    # Which rows are unknown: every keyed reader of the table is told.
-    pending.tags.add(any_key_tag(name))
+    # Which rows are unknown: every keyed reader of the table (and of what its triggers write) is told.
+    for table in (name, *(target for target, _, _ in TRIGGERED.get(name, ()))):
+        pending.table(table)
+        pending.tags.add(any_key_tag(table))
 
 
 @event.listens_for(TrackedSession, "after_soft_rollback")
@@ -146,13 +161,27 @@ def _forget(session: Session, previous_transaction: Any) -> None:
         session.info.pop(_PENDING, None)
 
 
-def _key_columns(table: Any) -> Iterable[Any]:
-    """The columns readers look rows up by: the primary key and every foreign key."""
-    seen = set()
-    for column in (*table.primary_key.columns, *(fk.parent for fk in table.foreign_keys)):
-        if column.name not in seen:
-            seen.add(column.name)
-            yield column
+def is_key_column(column: Any) -> bool:
+    """Whether writes name their rows' values of this column: the primary key and foreign keys. A
+    reader recording rows by key (core/read_tags.py) may only use these."""
+    return bool(column.primary_key or column.foreign_keys)
+
+
+def key_columns(table: Any) -> Iterable[Any]:
+    return (column for column in table.columns if is_key_column(column))
+
+
+def _cascading_children(table: Any) -> set[str]:
+    children = set()
+    for other in table.metadata.tables.values():
+        for fk in other.foreign_keys:
+            if fk.column.table is table and (fk.ondelete or "").upper() in (
+                "CASCADE",
+                "SET NULL",
+                "SET DEFAULT",
+            ):
+                children.add(other.name)
+    return children
 
 
 def _values(history: Any) -> Iterable[Any]:

@@ -1,8 +1,10 @@
 """The fixed set of error codes every GraphQL error carries in `extensions.code`.
 
 The names of documents refused before execution are Apollo Server's (GRAPHQL_PARSE_FAILED,
-GRAPHQL_VALIDATION_FAILED, OPERATION_RESOLUTION_FAILURE), so Apollo tooling and clients recognise
-them; the README's table gives each code's HTTP status and whether a retry can help.
+GRAPHQL_VALIDATION_FAILED, OPERATION_RESOLUTION_FAILURE), and so are the persisted-query codes
+(PERSISTED_QUERY_NOT_FOUND, PERSISTED_QUERY_NOT_SUPPORTED; PERSISTED_QUERY_NOT_IN_LIST is Apollo
+Router's), so Apollo tooling and clients recognise them; the README's table gives each code's HTTP
+status and whether a retry can help.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ class ErrorCode(StrEnum):
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     TIMEOUT = "TIMEOUT"
     INTERNAL = "INTERNAL"
+    # Apollo's persisted-query protocol: clients fall back to sending the document on the first two.
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
+    PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
 
 
 # What the server itself could not do (the database away, a time limit): logged as warnings.

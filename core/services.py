@@ -21,6 +21,8 @@ class Services:
     changes: ChangeDispatcher = field(default_factory=ChangeDispatcher)
     # The in-process flag snapshot (resolvers/flags/), when the lifespan started one.
     flags: Any = None
+    # The Redis cache of users' recommended merchants (resolvers/ml/), when enabled.
+    recommendations: Any = None
     # The Redis response cache (schema/), when enabled.
     responses: Any = None
     # Persisted queries and trusted documents (transport/).

@@ -173,6 +173,42 @@ class Settings(BaseSettings):
     # refused too, except to service API keys when this is on (a federation router's key).
     federation_sdl_enabled: bool = False
 
+    # --- Persisted queries (issue 11): Apollo's automatic persisted queries, kept in Redis for every
+    # worker. Off: a request naming a persisted query is answered PERSISTED_QUERY_NOT_SUPPORTED.
+    apq_enabled: bool = True
+    # A stored document is dropped once it has gone unused this long (a worker holding a copy in
+    # memory asks Redis again, which starts the TTL again, at most once a minute per document).
+    apq_ttl_s: int = Field(default=86_400, ge=1)
+    # A longer document is answered but not stored: its client keeps sending it whole.
+    apq_max_document_bytes: int = Field(default=65_536, ge=1)
+    # New documents one caller (a user, an API key, an anonymous IP) may store per window; past it,
+    # its documents are answered but not stored, so no caller can fill Redis.
+    apq_registrations_per_window: int = Field(default=100, ge=0)
+    apq_registration_window_s: int = Field(default=3_600, ge=1)
+    # Trusted documents: a manifest (Apollo's persisted-query manifest, or a JSON object of id ->
+    # document), read once at start. Set, only its documents run and APQ stores nothing.
+    trusted_documents: Path | None = None
+
+    @field_validator("trusted_documents", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value
+
+    # --- Live flag snapshot and cached recommendations (issue 11, part 4). Each worker evaluates flags
+    # from memory, reloaded when a flag write commits (announced on Redis pub/sub); every
+    # flag_snapshot_poll_s it also compares the version in PostgreSQL (a lost message, Redis down),
+    # and reloads everything once its data is flag_snapshot_max_age_s old (the seed's 5-minute TTL).
+    # A snapshot not confirmed for that long is not used: evaluation reads the database again.
+    flag_snapshot_enabled: bool = True
+    flag_snapshot_poll_s: float = Field(default=1.0, gt=0, le=60)
+    flag_snapshot_max_age_s: float = Field(default=300.0, gt=0)
+    # Evaluations are counted in memory per flag and UTC day and added to feature_flag_analytics
+    # (evaluations, evaluations_enabled) this often, and at shutdown.
+    flag_usage_flush_s: float = Field(default=10.0, gt=0)
+    # Users' recommended merchants kept in Redis this long (0: not cached), dropped when their
+    # affinities are upserted or any merchant changes.
+    recommendation_cache_ttl_s: int = Field(default=300, ge=0)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -62,6 +62,11 @@ def user_rows_visible_to(viewer: Viewer, user_id_column: Any) -> ColumnElement[b
     return false()
 
 
+def sees_rows_of(viewer: Viewer, user_id: int) -> bool:
+    """Whether `user_rows_visible_to(viewer, ...)` is true for this user's rows."""
+    return viewer.role in SEES_EVERY_USER or (viewer.user_id is not None and viewer.user_id == user_id)
+
+
 @dataclass(frozen=True, slots=True)
 class Window:
     """A keyset window of one user's rows, newest first; the bounds are decoded cursors."""
@@ -263,9 +268,22 @@ class Recommendation:
 class RecommendedMerchantsByUserLoader(Loader[tuple[int, int], list[Recommendation]]):
     """A user's `first` active merchants by descending affinity; keys are (user id, first)."""
 
+    async def load_batch(self, session: Reader, keys: list[tuple[int, int]]) -> list[list[Recommendation]]:
+        # The Redis cache (resolvers/ml/recommendation_cache.py) when the lifespan made one, for reads of
+        # the operation's snapshot only (a write's session may read what it has not committed). Keys
+        # of users the viewer may not see are never served from it: they still meet the SQL below.
+        cache = self.context.services.recommendations
+        if cache is None or self.context.session is not None:
+            return await self.ranked(session, keys)
+        return await cache.load(  # type: ignore[no-any-return]
+            keys,
+            cacheable=lambda key: sees_rows_of(self.viewer, key[0]),
+            compute=lambda missed: self.ranked(session, missed),
+        )
+
     # ix_user_merchant_affinity_user_id_score serves the partitions; inactive merchants are dropped
     # before ranking so they never take a place in the top `first`.
-    async def load_batch(self, session: Reader, keys: list[tuple[int, int]]) -> list[list[Recommendation]]:
+    async def ranked(self, session: Reader, keys: list[tuple[int, int]]) -> list[list[Recommendation]]:
         a = UserMerchantAffinity
         found: dict[tuple[int, int], list[Recommendation]] = {}
         for (first,), user_ids in _groups(keys).items():

@@ -1,4 +1,5 @@
-"""Feature flags: configuration, rollout variants, raw usage, daily analytics and the audit trail."""
+"""Feature flags: configuration, rollout variants, the version of both, raw usage, daily analytics and
+the audit trail."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Double,
@@ -119,6 +121,22 @@ class FlagRollout(Base):
     updated_at: Mapped[dt.datetime] = updated_at()
 
 
+class FlagConfigVersion(Base):
+    """One row: the version of everything flag evaluation reads (flags and their rollouts).
+
+    Triggers of migration 0008 bump it in the transaction of every statement writing feature_flags or
+    feature_flag_rollouts, whoever runs it (the API, a script, an administrator in psql), so a reader
+    seeing the version in a snapshot sees exactly the flags of that version in the same snapshot.
+    """
+
+    __tablename__ = "feature_flag_config_version"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="1")
+    version: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    changed_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
 class FlagUsage(Base):
     """One flag check reported by a client; kept 30 days, then only the daily rollup remains."""
 
@@ -147,7 +165,10 @@ class FlagUsage(Base):
 class FlagDailyAnalytics(Base):
     """One flag's usage on one UTC day, rebuilt from feature_flag_usage by the rollup.
 
-    Sums, not averages, are stored so weeks and months can be aggregated correctly.
+    Sums, not averages, are stored so weeks and months can be aggregated correctly. `evaluations` and
+    `evaluations_enabled` are the API's own evaluateFlags answers, counted in memory by each worker and
+    added in batches (resolvers/flags/usage_counts.py); the rollup never touches them, as the client
+    checks it rebuilds never touch them.
     """
 
     __tablename__ = "feature_flag_analytics"
@@ -158,6 +179,8 @@ class FlagDailyAnalytics(Base):
         CheckConstraint("enabled_count + disabled_count <= total_checks", name="outcomes_within_checks"),
         CheckConstraint("cache_hits <= total_checks", name="cache_hits_within_checks"),
         CheckConstraint("response_time_ms_total >= 0", name="response_time_ms_total_non_negative"),
+        *check_non_negative("evaluations", "evaluations_enabled"),
+        CheckConstraint("evaluations_enabled <= evaluations", name="evaluations_enabled_within"),
         UniqueConstraint("flag_id", "date"),
     )
 
@@ -171,6 +194,8 @@ class FlagDailyAnalytics(Base):
     error_count: Mapped[int] = mapped_column(server_default="0")
     cache_hits: Mapped[int] = mapped_column(server_default="0")
     response_time_ms_total: Mapped[float] = mapped_column(Double, server_default="0")
+    evaluations: Mapped[int] = mapped_column(server_default="0")
+    evaluations_enabled: Mapped[int] = mapped_column(server_default="0")
     created_at: Mapped[dt.datetime] = created_at()
     updated_at: Mapped[dt.datetime] = updated_at()
 

@@ -85,7 +85,14 @@ class ApiSchema(Schema):
 
         Without this, any caller could fetch any entity through the router's entry point.
         """
-        return [self._entity(info, dict(representation)) for representation in representations]  # type: ignore[misc]
+        return [
+            self._entity(info, representation)
+            if isinstance(representation, dict)
+            else BadUserInput(
+                "A representation is an object with __typename and id.", field="representations"
+            )
+            for representation in representations  # type: ignore[misc]
+        ]
 
     @staticmethod
     async def _entity(info: Any, representation: dict[str, Any]) -> Any:

@@ -1,5 +1,6 @@
 """The GraphQL-over-HTTP endpoint that server.py mounts at /graphql: one request, read top to bottom,
-from the Accept header to the executed operations' response."""
+from the Accept header through the persisted-query step (transport/persisted.py) to the executed
+operations' response."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError
 from core.context import RequestContext
 from core.database import POOL_EXHAUSTED, unavailability
 from core.errors import ApiError, ErrorCode, ServiceUnavailable
+from core.ratelimit import rate_limit_identity
 from core.settings import Settings
 from core.viewer import Viewer
 from schema import schema
@@ -35,7 +37,14 @@ from transport.media import (
     unauthenticated_response,
     unavailable_response,
 )
-from transport.requests import IDEMPOTENCY_HEADER, Operation, is_query, read_operations
+from transport.persisted import NO_CACHE, PersistedQueries, Refusal
+from transport.requests import (
+    IDEMPOTENCY_HEADER,
+    Operation,
+    is_query,
+    read_operations,
+    refuse_mutation_over_get,
+)
 from transport.surface import request_id_of
 from transport.viewer import viewer_of
 
@@ -57,7 +66,11 @@ class GraphQLEndpoint:
     def __init__(self, settings: Settings, secret: str) -> None:
         self.settings = settings
         self.secret = secret
-        self.ide_html = get_graphql_ide_html("graphiql") if settings.graphiql_enabled else None
+        # Reads the trusted documents manifest, if any: a bad one stops the worker from starting.
+        self.persisted = PersistedQueries(settings)
+        # In trusted mode GraphiQL's documents (its introspection first) are not listed: no page.
+        serves_ide = settings.graphiql_enabled and self.persisted.trusted is None
+        self.ide_html = get_graphql_ide_html("graphiql") if serves_ide else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -66,7 +79,8 @@ class GraphQLEndpoint:
 
     async def _respond(self, request: Request, request_id: str) -> Response:
         accept = request.headers.get("accept", "")
-        if request.method == "GET" and "query" not in request.query_params and "text/html" in accept:
+        params = request.query_params
+        if request.method == "GET" and not {"query", "extensions"} & params.keys() and "text/html" in accept:
             if self.ide_html is not None:
                 return HTMLResponse(self.ide_html)
         media = negotiate(accept)
@@ -82,8 +96,17 @@ class GraphQLEndpoint:
             if unavailability(exc) is None:
                 raise
             return self._unavailable(exc, media, request_id)
+        redis = request.state.redis
         try:
             operations, batched = await read_operations(request, max_batch=self.settings.max_batch_operations)
+            # The persisted-query step comes before any parsing (in trusted mode a document outside
+            # the list is never parsed). A batch's members are resolved as the batch runs, so one
+            # member finds the document an earlier one stored.
+            single = None if batched else await self.persisted.resolve(operations[0], redis)
+            if isinstance(single, Refusal):
+                return single.response(media, request_id)
+            if request.method == "GET" and single is not None:
+                refuse_mutation_over_get(single.operation)
         except HttpProblem as problem:
             log.info("refused with %s: %s", problem.status, problem.message)
             return problem_response(problem, media, request_id)
@@ -91,13 +114,24 @@ class GraphQLEndpoint:
             # Variables can hold personal data and secrets: the log's redaction filter masks them.
             log.debug("graphql %s variables=%s", _shown(op.operation_name), op.variables)
         response = TemporalResponse()
+        identity = rate_limit_identity(viewer, _client_ip(request))
 
         def new_context() -> RequestContext:
             return self._context(request, viewer, request_id, response, batched)
 
+        async def answer(op: Operation) -> ExecutionResult:
+            resolved = single or await self.persisted.resolve(op, redis)
+            if isinstance(resolved, Refusal):
+                if resolved.no_cache:
+                    response.headers["cache-control"] = NO_CACHE
+                return resolved.result(request_id)
+            result = await self._execute(resolved.operation, new_context, request_id)
+            await self.persisted.register(resolved, result, redis=redis, identity=identity)
+            return result
+
         try:
             async with asyncio.timeout(self.settings.request_timeout_s):
-                results = [await self._execute(op, new_context, request_id) for op in operations]
+                results = [await answer(op) for op in operations]
         except TimeoutError:
             # Leaving the block cancelled the execution; PostgreSQL's statement_timeout (set on the
             # pool's connections) ends a statement still running on the server's side.

@@ -1,5 +1,7 @@
 """The operations a GraphQL-over-HTTP request carries: GET parameters (queries only) or a POST body
-of one JSON object or a batch (a JSON array), each member checked as the spec says."""
+of one JSON object or a batch (a JSON array), each member checked as the spec says. An operation
+naming a persisted query (`extensions.persistedQuery`) may come without its document: the
+persisted-query step (transport/persisted.py) finds it."""
 
 from __future__ import annotations
 
@@ -17,9 +19,11 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 
 @dataclass(frozen=True, slots=True)
 class Operation:
-    query: str
+    # None only before the persisted-query step has found the document a hash names.
+    query: str | None
     operation_name: str | None
     variables: dict[str, Any] | None
+    extensions: dict[str, Any] | None = None
 
 
 async def read_operations(request: Request, *, max_batch: int) -> tuple[list[Operation], bool]:
@@ -34,8 +38,6 @@ async def read_operations(request: Request, *, max_batch: int) -> tuple[list[Ope
                 "extensions": decode_json_param(params.get("extensions"), "extensions"),
             }
         )
-        if _is_mutation(operation):
-            raise HttpProblem(405, "Mutations must be sent with POST.")
         return [operation], False
     body = await request.body()
     operations = decode_body(body, request.headers.get("content-type"), max_batch=max_batch)
@@ -82,7 +84,11 @@ def operation_of(raw: Any) -> Operation:
     if not isinstance(raw, dict):
         raise HttpProblem(400, "Each GraphQL request must be a JSON object.")
     query = raw.get("query")
-    if not isinstance(query, str) or not query:
+    extensions = raw.get("extensions")
+    names_persisted = isinstance(extensions, dict) and extensions.get("persistedQuery") is not None
+    if query in (None, "") and names_persisted:
+        query = None  # the hash alone: the persisted-query step looks the document up
+    elif not isinstance(query, str) or not query:
         raise HttpProblem(400, "The request has no query string.")
     name = raw.get("operationName")
     if name is not None and not isinstance(name, str):
@@ -90,11 +96,19 @@ def operation_of(raw: Any) -> Operation:
     for member in ("variables", "extensions"):
         if raw.get(member) is not None and not isinstance(raw.get(member), dict):
             raise HttpProblem(400, f"{member} must be a JSON object.")
-    return Operation(query=query, operation_name=name, variables=raw.get("variables"))
+    return Operation(query=query, operation_name=name, variables=raw.get("variables"), extensions=extensions)
+
+
+def refuse_mutation_over_get(operation: Operation) -> None:
+    """GET runs queries only; checked once the document is known (a persisted query's hash names it)."""
+    if _is_mutation(operation):
+        raise HttpProblem(405, "Mutations must be sent with POST.")
 
 
 def _operation_type(operation: Operation) -> OperationType | None:
     """What the operation to run is; None when execution will refuse the document or the name."""
+    if operation.query is None:
+        return None
     try:
         definition = get_operation_ast(parse(operation.query, no_location=True), operation.operation_name)
     except GraphQLError:

@@ -39,7 +39,8 @@ SECURITY_HEADERS = {
 }
 HSTS = "max-age=63072000; includeSubDomains"
 # Responses of these paths depend on the viewer: no shared or browser cache may keep them, unless
-# the endpoint itself says otherwise (the response cache's Cache-Control, schema/extensions/).
+# the endpoint set a Cache-Control of its own (the response cache's, schema/extensions/; a persisted
+# query's miss: private, no-cache).
 NO_STORE_PREFIXES = ("/graphql",)
 # The request headers a cross-origin script may send, and the response headers it may read (CORS
 # hides the others from it).

@@ -1,5 +1,5 @@
 """Feature-flag reads: the filtered flag list, one flag, a variant group, audit pages and evaluation of
-many flags."""
+many flags (from the worker's snapshot, or from the database when none runs)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ from loaders.flags import (
     flags_visible_to,
 )
 from models.flags import FeatureFlag, FlagRollout
-from resolvers.flags.evaluation import Evaluation, FlagConfig, RolloutConfig, evaluate_flag, flag_not_found
+from resolvers.flags.evaluation import Evaluation, evaluate_flag, flag_not_found
 from resolvers.flags.lifetimes import stale_condition
+from resolvers.flags.live_flags import live_flags
+from resolvers.flags.snapshot import EVALUATION_COLUMNS, flag_config, rollout_config
 from resolvers.pagination import Page, PageRequest, SortKey, decode_cursor, encode_cursor, paginate
 from resolvers.text_inputs import MAX_KEY_CHARS, filter_text, keys_list
 
@@ -126,12 +128,25 @@ def evaluation_keys(keys: Sequence[str] | None) -> list[str] | None:
     return list(dict.fromkeys(keys_list(keys, field="keys")))
 
 
+async def evaluate_for(
+    *, context: RequestContext, keys: list[str] | None, segment: str | None, stickiness: str | None
+) -> list[Evaluation]:
+    """Evaluate the flags (all, or `keys` in order) for one user: from the worker's snapshot when one
+    is running (no SQL, the evaluation counted), else from the operation's read snapshot."""
+    live = live_flags(context.services)
+    snapshot = None if live is None else live.snapshot()
+    if live is not None and snapshot is not None:
+        return live.evaluate(snapshot, keys=keys, segment=segment, stickiness=stickiness)
+    flags = await flags_for_evaluation(context=context, keys=keys)
+    rollouts = await context.loader(RolloutsByFlagLoader).load_many([flag.id for flag in flags])
+    return evaluate_flags(flags=flags, rollouts=rollouts, keys=keys, segment=segment, stickiness=stickiness)
+
+
 async def flags_for_evaluation(*, context: RequestContext, keys: list[str] | None) -> Sequence[Row[Any]]:
     """Return what evaluation needs of the flags with these keys (all flags when None), by key."""
-    f = FeatureFlag
-    query = select(f.id, f.key, f.enabled, f.rollout_percentage).order_by(f.key)
+    query = select(*EVALUATION_COLUMNS).order_by(FeatureFlag.key)
     if keys is not None:
-        query = query.where(f.key.in_(keys))
+        query = query.where(FeatureFlag.key.in_(keys))
     async with context.read_connection() as session:
         return (await session.execute(query)).all()
 
@@ -147,17 +162,8 @@ def evaluate_flags(
     """Evaluate each flag with its rollout rows; asked-for keys come back in order, unknown ones too."""
     found = {
         flag.key: evaluate_flag(
-            flag=FlagConfig(key=flag.key, enabled=flag.enabled, rollout_percentage=flag.rollout_percentage),
-            rollouts=[
-                RolloutConfig(
-                    variant_key=r.variant_key,
-                    weight=r.weight,
-                    segment=r.user_segment,
-                    variant_value=r.variant_value,
-                    active=r.active,
-                )
-                for r in rows
-            ],
+            flag=flag_config(flag),
+            rollouts=[rollout_config(r) for r in rows],
             segment=segment,
             stickiness=stickiness,
         )

@@ -1,4 +1,5 @@
-"""Flag usage: raw checks reported by the apps, and the daily rollup into feature_flag_analytics.
+"""Flag usage: raw checks reported by the apps, the daily rollup into feature_flag_analytics, and the
+API's own evaluation counts added to the same rows.
 
 Unlike campaign events, a usage batch is all-or-nothing (the API's rule): one invalid check refuses
 the batch and nothing is written. The rollup rebuilds a day from the raw rows, so running it again
@@ -8,16 +9,18 @@ gives the same rows.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, String, any_, bindparam, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core.viewer import Role, Viewer
 from models.flags import AppType, FeatureFlag, FlagUsage
 from models.users import User
 from resolvers.analytics.writes import MAX_AGE, MAX_AHEAD, utc
+from resolvers.flags.usage_counts import EvaluationCount
 from resolvers.outcomes import Outcome, ProblemCode, Problems
 
 MAX_CHECKS = 500
@@ -172,3 +175,36 @@ async def rollup_flag_usage(session: AsyncSession, *, day: dt.date) -> int:
 def yesterday_utc() -> dt.date:
     """The default day of `python server.py rollup-flag-usage`."""
     return dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+
+
+# The counts of every worker's flushes add up: each adds its own since its last flush. Joined to
+# feature_flags, so the counts of a flag deleted since are dropped instead of failing the whole
+# flush on its foreign key. Rows in key order: two workers flushing at once lock them in the same
+# order and never deadlock.
+ADD_EVALUATIONS = text("""
+INSERT INTO feature_flag_analytics AS a (flag_id, date, evaluations, evaluations_enabled)
+SELECT c.flag_id, c.date, c.evaluations, c.enabled
+FROM unnest(CAST(:flag_ids AS bigint[]), CAST(:dates AS date[]), CAST(:evaluations AS bigint[]),
+            CAST(:enabled AS bigint[])) AS c (flag_id, date, evaluations, enabled)
+JOIN feature_flags AS f ON f.id = c.flag_id
+ORDER BY c.flag_id, c.date
+ON CONFLICT (flag_id, date) DO UPDATE SET
+    evaluations = a.evaluations + excluded.evaluations,
+    evaluations_enabled = a.evaluations_enabled + excluded.evaluations_enabled
+""")
+
+
+async def add_evaluation_counts(connection: AsyncConnection, counts: Sequence[EvaluationCount]) -> int:
+    """Add evaluation counts to their flag-days in one statement; returns the rows it wrote."""
+    if not counts:
+        return 0
+    result = await connection.execute(
+        ADD_EVALUATIONS,
+        {
+            "flag_ids": [c.flag_id for c in counts],
+            "dates": [c.date for c in counts],
+            "evaluations": [c.evaluations for c in counts],
+            "enabled": [c.enabled for c in counts],
+        },
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ raises the floor as soon as Redis answers again, killing every entry made before
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,6 +31,10 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 log = logging.getLogger("swipesavvy.cache")
+
+# How long Redis is left alone after a failure, and how often its absence is logged.
+AWAY_S = 1.0
+WARNING_INTERVAL_S = 10.0
 
 _STORE = """
 local n = tonumber(ARGV[4])
@@ -99,11 +104,27 @@ class ResponseStore:
         self._raise_floor = client.register_script(_RAISE_FLOOR)
         # An invalidation was lost (Redis did not answer): raise the floor before trusting any entry.
         self._lost = False
+        # After a failure Redis is left alone for a moment: a Redis that hangs would otherwise cost
+        # every request its socket timeout, twice.
+        self._away_until = 0.0
+        self._last_warning = -math.inf
+
+    def _away(self) -> bool:
+        return time.monotonic() < self._away_until
+
+    def _failed(self, doing: str, exc: BaseException) -> None:
+        now = time.monotonic()
+        self._away_until = now + AWAY_S
+        if now - self._last_warning >= WARNING_INTERVAL_S:
+            self._last_warning = now
+            log.warning("response cache unavailable (%s): %s", doing, exc)
 
     def _entry_key(self, key: str) -> str:
         return f"{self.prefix}e:{key}"
 
     async def lookup(self, key: str) -> Lookup:
+        if self._away():
+            return MISSED
         try:
             if self._lost:
                 await self._recover()
@@ -111,7 +132,7 @@ class ResponseStore:
                 self._entry_key(key), self.prefix + "seq", self.prefix + "floor"
             )
         except (RedisError, OSError) as exc:
-            log.warning("response cache unavailable, answering fresh: %s", exc)
+            self._failed("answering fresh", exc)
             return MISSED
         seen = int(seq or 0)
         if raw is None:
@@ -131,10 +152,12 @@ class ResponseStore:
             *(f"{self.prefix}i:{t}" for t in listed),
             *(f"{self.prefix}k:{t}" for t in listed),
         ]
+        if self._away():
+            return False
         try:
             stored = await self._store(keys=keys, args=[seen, max_age_s, header + data, len(listed)])
         except (RedisError, OSError) as exc:
-            log.warning("response cache unavailable, answer not kept: %s", exc)
+            self._failed("answer not kept", exc)
             return False
         return bool(stored)
 
@@ -148,12 +171,14 @@ class ResponseStore:
             *(f"{self.prefix}k:{t}" for t in listed),
         ]
         try:
+            if self._away():
+                raise ConnectionError("Redis failed a moment ago")
             await self._invalidate(keys=keys, args=[len(listed), self.tag_memory_s])
         except (RedisError, OSError) as exc:
             # The write committed; its entries may still be in Redis. Until the floor is raised no
             # entry is trusted: `lookup` raises it first thing once Redis answers.
             self._lost = True
-            log.warning("response cache invalidation lost, every entry is dropped on recovery: %s", exc)
+            self._failed("an invalidation is lost: every entry is dropped on recovery", exc)
 
     async def _recover(self) -> None:
         await self._raise_floor(keys=[self.prefix + "seq", self.prefix + "floor"])

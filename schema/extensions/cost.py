@@ -1,21 +1,23 @@
 """What one request costs, from the requested page sizes, computed before execution.
 
-The cost is computed per request, not cached with the document, because it depends on the
-variables (`first: $n`). Cost, in the manner of GitHub's node limit: every field costs 1, and what
-a page holds is paid once per item it may hold. A connection multiplies its `edges` by
-`first`/`last` (20 when neither is given, the pagination default); a list field sized by an
-argument (`topCampaigns(first:)`, `nodes(ids:)`) multiplies its whole subtree, and so does a list
-sized by nothing else, by its bound in list_bounds.py (`dailyMetrics`: the days of its range). A
-full-text or proximity search costs SEARCH_COST more than a plain filter. Fragments are expanded
-where they are spread; the alternative type branches of an abstract field are added up, so the cost
-is an upper bound.
+Cost, in the manner of GitHub's node limit: every field costs 1, and what a page holds is paid once
+per item it may hold. A connection multiplies its `edges` by `first`/`last` (20 when neither is
+given, the pagination default); a list field sized by an argument (`topCampaigns(first:)`,
+`nodes(ids:)`) multiplies its whole subtree, and so does a list sized by nothing else, by its bound
+in list_bounds.py (`dailyMetrics`: the days of its range). A full-text or proximity search costs
+SEARCH_COST more than a plain filter. Fragments are expanded where they are spread; the alternative
+type branches of an abstract field are added up, so the cost is an upper bound. The cost depends on
+the variables (`first: $n`), so it is kept per document, operation and variables, for the requests
+sent again and again.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -53,6 +55,13 @@ SEARCH_ARGUMENT, NEAR_ARGUMENT = "search", "near"
 SEARCH_COST = 50
 
 
+# Costs of recent requests, by document (the parser's cache hands out one object per text, held here
+# beside its cost so its id is not reused), operation and variables: a dashboard sends the same
+# request again and again, and counting a large document is a fair share of a cached answer's work.
+COSTS_KEPT = 1024
+_costs: OrderedDict[tuple[int, str | None, bytes], tuple[DocumentNode, int]] = OrderedDict()
+
+
 def query_cost(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -61,6 +70,27 @@ def query_cost(
     variables: Mapping[str, Any] | None = None,
 ) -> int:
     """Return the cost of the operation the request runs (0 when there is none to run)."""
+    try:
+        memo = (id(document), operation_name, orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS))
+    except TypeError:  # variables orjson cannot write (not from a JSON body): counted every time
+        return _query_cost(schema, document, operation_name, variables)
+    found = _costs.get(memo)
+    if found is not None and found[0] is document:
+        _costs.move_to_end(memo)
+        return found[1]
+    cost = _query_cost(schema, document, operation_name, variables)
+    _costs[memo] = (document, cost)
+    if len(_costs) > COSTS_KEPT:
+        _costs.popitem(last=False)
+    return cost
+
+
+def _query_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+) -> int:
     operation = get_operation_ast(document, operation_name)
     root = schema.get_root_type(operation.operation) if operation else None
     if operation is None or root is None:

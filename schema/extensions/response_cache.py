@@ -73,6 +73,7 @@ class ResponseCaching(SchemaExtension):
             read_tags.stop()
         result = ec.result
         if result is None or result.errors or not isinstance(result.data, dict) or lookup.seen is None:
+            self._reported(ctx, hit=False, age=0, max_age=0)
             _send(ctx, NOT_CACHEABLE, kept=False)
             return
         max_age = cache.kept_for(policy, reading.tables)
@@ -105,15 +106,17 @@ def _send(ctx: Any, policy: Policy, *, kept: bool) -> None:
         wanted = f"public, max-age={policy.max_age}"
     else:
         wanted = PRIVATE
-    headers["Cache-Control"] = _stricter(headers.get("Cache-Control"), wanted)
-    headers["Vary"] = VARY
+    headers["cache-control"] = _stricter(headers.get("cache-control"), wanted)
+    headers["vary"] = VARY
 
 
 def _stricter(current: str | None, wanted: str) -> str:
+    """The stricter of two Cache-Control values (a persisted query's miss may have set one)."""
     if current is None:
         return wanted
-    for strict in (NO_STORE, PRIVATE):
-        if strict in (current, wanted):
-            return strict
-    ages = [int(value.rsplit("=", 1)[1]) for value in (current, wanted)]
-    return f"public, max-age={min(ages)}"
+    if NO_STORE in (current, wanted):
+        return NO_STORE
+    private = [value for value in (current, wanted) if not value.startswith("public")]
+    if private:
+        return private[0]
+    return f"public, max-age={min(int(value.rsplit('=', 1)[1]) for value in (current, wanted))}"

@@ -10,7 +10,6 @@ import strawberry
 
 from core.context import Ctx
 from core.policies import EVERYONE, STAFF
-from loaders.flags import RolloutsByFlagLoader
 from models import flags as m
 from resolvers.flags import evaluation as rules
 from resolvers.flags import reads as flag_resolvers
@@ -97,10 +96,8 @@ class FlagQuery:
             context_user_id=user_pk,
             session_id=context.session_id,
         )
-        flags = await flag_resolvers.flags_for_evaluation(context=ctx, keys=wanted)
-        rollouts = await ctx.loader(RolloutsByFlagLoader).load_many([flag.id for flag in flags])
-        results = flag_resolvers.evaluate_flags(
-            flags=flags, rollouts=rollouts, keys=wanted, segment=context.segment, stickiness=stickiness
+        results = await flag_resolvers.evaluate_for(
+            context=ctx, keys=wanted, segment=context.segment, stickiness=stickiness
         )
         return [FlagEvaluation.from_result(result) for result in results]
 

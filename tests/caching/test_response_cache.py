@@ -3,6 +3,7 @@ through the API makes the next read fresh, and what may not be kept is not."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 
 import httpx
@@ -15,6 +16,7 @@ from core.settings import Settings
 from core.viewer import Role
 from tests.caching.conftest import bearer
 from tests.models import factories as f
+from tests.transport.client import client_for
 
 CAMPAIGNS = "{ campaigns(first: 10) { totalCount edges { node { id name merchant { name } } } } }"
 CREATE_FLAG = 'mutation { createFlag(input: {key: "x", name: "X", category: UI}) { userErrors { code } } }'
@@ -152,3 +154,44 @@ async def test_a_query_without_hints_is_not_kept(client: httpx.AsyncClient, cach
 
     assert "cache" not in second.json().get("extensions", {})
     assert first.headers["cache-control"] == "no-store"
+
+
+async def test_a_campaign_read_by_id_outlives_a_write_to_another_campaign(
+    client: httpx.AsyncClient,
+    marketer: dict[str, str],
+    campaign_id: int,
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    async with db() as session, session.begin():
+        other = await f.make_campaign(session, name="Other")
+    query = "query ($id: ID!) { campaign(id: $id) { name merchant { name } } }"
+    body = {"query": query, "variables": {"id": relay.to_base64("Campaign", campaign_id)}}
+    await client.post("/graphql", json=body, headers=marketer)
+
+    renamed = await client.post(
+        "/graphql",
+        json={"query": RENAME, "variables": {"id": relay.to_base64("Campaign", other.id), "name": "Else"}},
+        headers=marketer,
+    )
+    again = await client.post("/graphql", json=body, headers=marketer)
+
+    assert renamed.json()["data"]["updateCampaign"]["userErrors"] == []
+    # the entry was made of campaign 1 and its merchant, read by id: campaign 2's rename is not its news
+    assert again.json()["extensions"]["cache"]["hit"] is True
+    assert again.json()["data"]["campaign"]["name"] == "Spring"
+
+
+async def test_without_redis_every_answer_is_fresh_and_nothing_fails(
+    cache_settings: Settings, marketer: dict[str, str], campaign_id: int
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    away = cache_settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"})
+
+    async with client_for(away) as client:
+        answers = [await _ask(client, marketer) for _ in range(2)]
+
+    assert [a.json()["extensions"]["cache"]["hit"] for a in answers] == [False, False]
+    assert answers[1].json()["data"]["campaigns"]["totalCount"] == 1
+    assert answers[1].headers["cache-control"] == "no-store"

@@ -37,3 +37,23 @@ def test_invalid_variables_fall_back_to_the_default_page_size() -> None:
     document = parse("query Paged($n: Int) { users(first: $n) { edges { node { id } } } }")
     # when the cost is computed, then the default page size (20) is assumed
     assert query_cost(schema._schema, document, variables={"n": "many"}) == 61
+
+
+def test_a_kept_cost_is_the_cost_of_the_same_document_operation_and_variables() -> None:
+    # given one parsed document (as the parser's cache hands it out) sent with different page sizes
+    document = parse(
+        "query A($n: Int) { users(first: $n) { edges { node { id } } } }"
+        " query B($n: Int) { campaigns(first: $n) { edges { node { id name } } } }"
+    )
+    costs = [
+        query_cost(schema._schema, document, operation_name=name, variables={"n": n})
+        for name, n in (("A", 1), ("A", 50), ("A", 1), ("B", 1))
+    ]
+    # then each request is charged for what it asks, whatever was asked before
+    assert costs[0] == costs[2] != costs[1]
+    assert costs[3] != costs[0]
+    # and another document of the same text is counted on its own, with the same result
+    assert (
+        query_cost(schema._schema, parse(document.loc.source.body), operation_name="A", variables={"n": 50})
+        == costs[1]
+    )

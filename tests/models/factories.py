@@ -27,7 +27,14 @@ from models.auth import ApiKey, PasswordResetToken, RefreshToken, RefreshTokenFa
 from models.base import Base
 from models.campaigns import Campaign
 from models.experiments import Experiment, ExperimentAssignment, ExperimentResult, ExperimentVariant
-from models.flags import FeatureFlag, FlagAuditEntry, FlagDailyAnalytics, FlagRollout, FlagUsage
+from models.flags import (
+    FeatureFlag,
+    FlagAuditEntry,
+    FlagConfigVersion,
+    FlagDailyAnalytics,
+    FlagRollout,
+    FlagUsage,
+)
 from models.merchants import Merchant, MerchantCategory, PreferredMerchant
 from models.ml import CampaignOptimization, MLModel, UserMerchantAffinity, UserOptimalSendTime
 from models.users import Account, RewardEntry, Transaction, User
@@ -131,6 +138,15 @@ async def make_feature_flag_usage(db: AsyncSession, **o: Any) -> FlagUsage:
 async def make_feature_flag_analytics(db: AsyncSession, **o: Any) -> FlagDailyAnalytics:
     await _parent(db, o, "flag_id", make_feature_flag)
     return await _save(db, FlagDailyAnalytics, {"date": D0}, o)
+
+
+async def make_feature_flag_config_version(db: AsyncSession, **o: Any) -> FlagConfigVersion:
+    """The one row the migration made (any other is refused by its CHECK)."""
+    if not o:
+        found = await db.get(FlagConfigVersion, 1)
+        assert found is not None
+        return found
+    return await _save(db, FlagConfigVersion, {}, o)
 
 
 async def make_feature_flag_audit_entry(db: AsyncSession, **o: Any) -> FlagAuditEntry:
@@ -313,6 +329,7 @@ FACTORIES: dict[str, Factory] = {
     "feature_flag_usage": make_feature_flag_usage,
     "feature_flag_analytics": make_feature_flag_analytics,
     "feature_flag_audit_log": make_feature_flag_audit_entry,
+    "feature_flag_config_version": make_feature_flag_config_version,
     "ab_tests": make_ab_test,
     "ab_test_variants": make_ab_test_variant,
     "ab_test_assignments": make_ab_test_assignment,

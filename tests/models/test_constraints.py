@@ -130,7 +130,19 @@ CHECK_CASES: dict[str, Case] = {
     "ck_feature_flag_analytics_response_time_ms_total_non_negative": Case(
         f.make_feature_flag_analytics, {"response_time_ms_total": -1.0}
     ),
+    "ck_feature_flag_analytics_evaluations_non_negative": Case(
+        f.make_feature_flag_analytics,
+        {"evaluations": -1},
+        ("ck_feature_flag_analytics_evaluations_enabled_within",),
+    ),
+    "ck_feature_flag_analytics_evaluations_enabled_non_negative": Case(
+        f.make_feature_flag_analytics, {"evaluations_enabled": -1}
+    ),
+    "ck_feature_flag_analytics_evaluations_enabled_within": Case(
+        f.make_feature_flag_analytics, {"evaluations": 2, "evaluations_enabled": 3}
+    ),
     "ck_feature_flag_audit_log_action_allowed": Case(f.make_feature_flag_audit_entry, {"action": "explode"}),
+    "ck_feature_flag_config_version_single_row": Case(f.make_feature_flag_config_version, {"id": 2}),
     # experiments
     "ck_ab_tests_status_allowed": Case(f.make_ab_test, {"status": "cancelled"}),
     "ck_ab_tests_key_slug": Case(f.make_ab_test, {"key": "Checkout Test"}),

@@ -23,6 +23,7 @@ mutation ($input: CreateCampaignInput!) {
   createCampaign(input: $input) { campaign { id } userErrors { code } }
 }
 """
+LIST = "{ campaigns(first: 5) { edges { node { name merchant { name } } } } }"
 READ = "query ($id: ID!) { node(id: $id) { ... on Campaign { name merchant { name } } } }"
 
 
@@ -96,18 +97,20 @@ async def test_a_moved_row_names_both_its_old_and_new_keys(live) -> None:  # typ
 
 async def test_an_operation_records_the_tables_it_read(live) -> None:  # type: ignore[no-untyped-def]
     async with live.sessionmaker() as session, session.begin():
-        campaign = await f.make_campaign(session, merchant_id=(await f.make_merchant(session)).id)
-    gid = relay.to_base64("Campaign", campaign.id)
+        merchant = await f.make_merchant(session)
+        await f.make_campaign(session, merchant_id=merchant.id)
 
     reading = read_tags.start()
     try:
-        result = await live.execute(READ, {"id": gid}, viewer=MARKETER)
+        result = await live.execute(LIST, viewer=MARKETER)
     finally:
         read_tags.stop()
 
     assert result.errors is None, result.errors
     assert {"campaigns", "merchants"} <= reading.tables
+    # a filtered page is the whole table's business; its merchants were loaded by id
     assert "campaigns" in reading.tags
+    assert {f"merchants.id={merchant.id}", "merchants.*"} <= reading.tags
 
 
 async def test_nothing_is_recorded_outside_a_recording_operation(live) -> None:  # type: ignore[no-untyped-def]
@@ -120,3 +123,68 @@ async def test_nothing_is_recorded_outside_a_recording_operation(live) -> None: 
 
     assert result.errors is None, result.errors
     assert reading.tables == set()
+
+
+async def test_a_row_read_by_key_is_recorded_as_those_rows(live) -> None:  # type: ignore[no-untyped-def]
+    async with live.sessionmaker() as session, session.begin():
+        merchant = await f.make_merchant(session)
+        campaign = await f.make_campaign(session, merchant_id=merchant.id)
+    gid = relay.to_base64("Campaign", campaign.id)
+
+    reading = read_tags.start()
+    try:
+        result = await live.execute(READ, {"id": gid}, viewer=MARKETER)
+    finally:
+        read_tags.stop()
+
+    assert result.errors is None, result.errors
+    # the campaign and its merchant were loaded by id: only those rows, not the tables
+    assert {f"campaigns.id={campaign.id}", "campaigns.*", f"merchants.id={merchant.id}"} <= reading.tags
+    assert "campaigns" not in reading.tags and "merchants" not in reading.tags
+
+
+def test_only_key_columns_key_a_read() -> None:
+    from sqlalchemy import select
+
+    from models.flags import FeatureFlag
+
+    by_id = read_tags.read_key(select(FeatureFlag.id).where(FeatureFlag.id.in_([1, 2])))
+    by_key = read_tags.read_key(select(FeatureFlag.id).where(FeatureFlag.key == "dark-mode"))
+    either = read_tags.read_key(select(FeatureFlag.id).where((FeatureFlag.id == 1) | (FeatureFlag.id == 2)))
+
+    assert by_id == read_tags.ReadKey("feature_flags", "id", (1, 2))
+    # a write to that flag names its id, never its key: a read by key is a read of the whole table
+    assert by_key is None
+    assert either is None
+
+
+async def test_a_deleted_parent_names_the_children_the_database_deletes(live) -> None:  # type: ignore[no-untyped-def]
+    from core.changes import committed_changes
+    from models.flags import FeatureFlag
+
+    async with live.sessionmaker() as session, session.begin():
+        flag = await f.make_feature_flag(session)
+        await f.make_feature_flag_rollout(session, flag_id=flag.id)
+    async with live.sessionmaker() as session:
+        async with session.begin():
+            row = await session.get(FeatureFlag, flag.id)
+            await session.delete(row)
+        changes = committed_changes(session)
+
+    assert changes is not None
+    assert {"feature_flag_rollouts", "feature_flag_rollouts.*"} <= changes.tags
+
+
+async def test_a_reward_entry_names_the_balance_its_trigger_moves(live) -> None:  # type: ignore[no-untyped-def]
+    from core.changes import committed_changes
+
+    async with live.sessionmaker() as session, session.begin():
+        user = await f.make_user(session)
+    async with live.sessionmaker() as session:
+        async with session.begin():
+            await f.make_reward_entry(session, user_id=user.id, points=50)
+        changes = committed_changes(session)
+
+    assert changes is not None
+    # migration 0002's trigger adds the points to users.reward_points: readers of that user are told
+    assert {"users", f"users.id={user.id}"} <= changes.tags

@@ -50,6 +50,18 @@ async def test_entities_hide_another_merchants_campaign(db: AsyncSession, gql) -
     assert result.data["_entities"] == [None]
 
 
+@pytest.mark.parametrize(
+    "representation", ["x", 7, None, ["Campaign"]], ids=["string", "number", "null", "list"]
+)
+async def test_a_representation_that_is_not_an_object_is_the_callers_error(
+    db: AsyncSession, gql, representation: object
+) -> None:  # type: ignore[no-untyped-def]
+    result = await gql(ENTITIES, {"reps": [representation]}, viewer=Viewer(role=Role.ADMIN, user_id=1))
+
+    assert result.data == {"_entities": [None]} or result.data is None
+    assert [e.extensions["code"] for e in result.errors] == ["BAD_USER_INPUT"]
+
+
 SERVICE_KEY = Viewer(role=Role.SERVICE, api_key_id=1)
 ADMIN = Viewer(role=Role.ADMIN, user_id=1)
 CUSTOMER = Viewer(role=Role.CUSTOMER, user_id=1)
