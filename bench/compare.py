@@ -1,7 +1,7 @@
 """The server against its floor (bench/floor.py) on the three bench documents.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python -m bench.compare \\
-        [--seconds 8] [--clients 16] [--rounds 2] [--pool-size N] [--cache]
+        [--seconds 8] [--clients 16] [--rounds 2] [--pool-size N] [--cache] [--only NAME]
 
 With --cache, the response cache's row (issue 11): the server answers from its response cache
 (RESPONSE_CACHE=true) and the floor its `data` from one Redis GET (FLOOR_ANSWERS_FROM_REDIS), for the
@@ -211,6 +211,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16, help="connections of the closed loop")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--cache", action="store_true", help="answers from the response cache / Redis")
+    parser.add_argument("--only", default=None, help="only the documents whose name contains this")
     parser.add_argument(
         "--pool-size", type=int, default=None, help="DB_POOL_SIZE of both (default: settings)"
     )
@@ -239,6 +240,8 @@ def main() -> None:
         sent = [(r, _headers(secret, r, facts)) for r in requests(today)]
         if args.cache:
             sent = sent[:2]  # evaluateFlags has no cache hint: its freshness is the flag snapshot's
+        if args.only:
+            sent = [(r, h) for r, h in sent if args.only in r.name]
         print("SQL statements per request (development-mode server):", flush=True)
         statements = _statements(url, redis_url, env, pool, sent)
         hit_ratios = _hit_ratios(url, redis_url, env, pool, sent) if args.cache else None
