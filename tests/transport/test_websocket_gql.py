@@ -15,6 +15,7 @@ from gql.transport.websockets import WebsocketsTransport
 
 from core.settings import Settings
 from core.viewer import Role
+from tests.transport.conftest import serve
 from tests.transport.ws.world import (
     COMPLETE,
     DEADLINE_S,
@@ -142,3 +143,37 @@ async def test_an_expired_token_closes_the_connection_with_4403(
                     await anext(events)  # nothing changes: the token expires first
 
     assert close_code(closed.value) == 4403
+
+
+CAMPAIGN = "query ($id: ID!) { campaign(id: $id) { name status } }"
+CREATE = """
+mutation ($key: String!) {
+  createCampaign(input: {name: "Over the socket", type: EMAIL_OFFER, idempotencyKey: $key}) {
+    campaign { id name } userErrors { code }
+  }
+}
+"""
+COUNT = "{ campaigns(first: 50) { totalCount } }"
+# One alias more than GRAPHQL_MAX_ALIASES allows.
+ALIASES = "{ " + " ".join(f"a{n}: __typename" for n in range(16)) + " }"
+
+
+async def test_queries_and_mutations_over_the_socket_follow_the_http_rules(
+    world: World, scratch_db_url: str, services: dict[str, str], tmp_path: Path, redis_prefix: str
+) -> None:
+    log = tmp_path / "server.log"
+    with serve(scratch_db_url, services["redis_url"], log, REDIS_KEY_PREFIX=redis_prefix) as base:
+        async with _client(base, world.marketer) as session, asyncio.timeout(DEADLINE_S):
+            read = await session.execute(GraphQLRequest(CAMPAIGN, variable_values={"id": world.campaign}))
+            # a mutation retried with its idempotency key: written once, answered the same
+            created = await session.execute(GraphQLRequest(CREATE, variable_values={"key": "ws-retry-1"}))
+            retried = await session.execute(GraphQLRequest(CREATE, variable_values={"key": "ws-retry-1"}))
+            counted = await session.execute(GraphQLRequest(COUNT))
+            # and the document limits of HTTP
+            with pytest.raises(TransportQueryError) as refused:
+                await session.execute(GraphQLRequest(ALIASES))
+
+    assert read == {"campaign": {"name": "Spring", "status": "DRAFT"}}
+    assert created == retried and created["createCampaign"]["userErrors"] == []
+    assert counted == {"campaigns": {"totalCount": 3}}
+    assert refused.value.errors[0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
