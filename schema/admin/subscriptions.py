@@ -29,7 +29,7 @@ class AdminSubscription:
     )
     async def audit_log_appended(
         self, info: Ctx, filter: AuditLogFilterInput | None = None
-    ) -> AsyncGenerator[AuditLogEntry, None]:
+    ) -> AsyncGenerator[AuditLogEntry | None, None]:
         context = live_context(info.context)
         criteria = audit_filter(filter)
         audit_feed.check_filter(criteria)
@@ -44,7 +44,7 @@ class AdminSubscription:
 
 async def _appended(
     context: LiveContext, watch: Watch, cursor: audit_feed.AuditCursor, criteria: AuditFilter
-) -> AsyncGenerator[AuditLogEntry, None]:
+) -> AsyncGenerator[AuditLogEntry | None, None]:
     try:
         while True:
             await context.take(watch)

@@ -31,7 +31,9 @@ class CampaignSubscription:
         ),
         permission_classes=[allow(CAMPAIGN_READERS)],
     )
-    async def campaign_status_changed(self, info: Ctx, id: relay.GlobalID) -> AsyncGenerator[Campaign, None]:
+    async def campaign_status_changed(
+        self, info: Ctx, id: relay.GlobalID
+    ) -> AsyncGenerator[Campaign | None, None]:
         context = live_context(info.context)
         campaign_id = pk_of(id, "Campaign")
         if campaign_id is None:
@@ -50,7 +52,9 @@ class CampaignSubscription:
         return _status_changes(context, watch, row)
 
 
-async def _status_changes(context: LiveContext, watch: Watch, row: object) -> AsyncGenerator[Campaign, None]:
+async def _status_changes(
+    context: LiveContext, watch: Watch, row: object
+) -> AsyncGenerator[Campaign | None, None]:
     campaign_id, status = row.id, row.status  # type: ignore[attr-defined]
     try:
         yield Campaign.from_row(row)  # type: ignore[arg-type]
