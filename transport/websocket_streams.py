@@ -32,7 +32,7 @@ from strawberry.types.execution import PreExecutionError
 from core.errors import ApiError, ErrorCode
 from core.live import LiveContext
 from core.ratelimit import TokenBucket
-from schema.extensions.errors import INTERNAL_MESSAGE, coded
+from schema.extensions.errors import INTERNAL_MESSAGE, Stage, coded
 from transport.websocket_costs import draw_each, rate_limited
 
 log = logging.getLogger("swipesavvy.ws")
@@ -64,15 +64,20 @@ def payload_of(result: Any, request_id: str | None, *, version: int | None = Non
     return orjson.Fragment(orjson.dumps(body, default=str))
 
 
-def coded_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
-    """Errors the schema's extensions did not code (those raised while a stream yields) get a code."""
+def coded_error(error: GraphQLError, request_id: str | None, stage: Stage = Stage.EXECUTION) -> GraphQLError:
+    """Errors the schema's extensions did not code (a stream's results are yielded before its
+    ErrorCoding exit runs) get their code and the request id here."""
     if "code" in (error.extensions or {}) and (request_id is None or "requestId" in error.extensions):
         return error
-    return coded(error, request_id)
+    return coded(error, request_id, stage=stage)
 
 
 def refusal_of(errors: list[GraphQLError], request_id: str | None) -> list[dict[str, Any]]:
-    return [coded_error(error, request_id).formatted for error in errors]
+    """The errors refusing an operation before it ran: without a path, the document's validation's."""
+    return [
+        coded_error(error, request_id, Stage.EXECUTION if error.path else Stage.VALIDATION).formatted
+        for error in errors
+    ]
 
 
 class Mailbox:

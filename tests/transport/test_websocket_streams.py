@@ -165,3 +165,38 @@ async def test_each_delivered_event_is_charged_to_the_subscriber(
     async with state["sessionmaker"]() as session:
         assert await session.scalar(select(Campaign.status).where(Campaign.id == campaign_id)) == "scheduled"
     await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_a_subscription_sent_over_http_is_refused_with_a_code(app_settings: Settings) -> None:
+    from tests.transport.client import client_for
+
+    async with client_for(app_settings) as client:
+        posted = await client.post(
+            "/graphql", json={"query": "subscription { auditLogAppended { action } }"},
+            headers={"accept": "application/json"},
+        )  # fmt: skip
+    assert posted.status_code < 500, posted.text
+    assert [e["extensions"]["code"] for e in posted.json()["errors"]] == ["OPERATION_RESOLUTION_FAILURE"]
+
+
+@pytest.mark.parametrize(
+    ("document", "code"),
+    [
+        ("subscription { campaignStatusChanged(id: 1) { nope } }", "GRAPHQL_VALIDATION_FAILED"),
+        ("subscription { auditLogAppended { action } }", "FORBIDDEN"),
+        ("subscription { " + " ".join(f"a{n}: auditLogAppended {{ action }}" for n in range(16)) + " }",
+         "QUERY_TOO_COMPLEX"),
+        ("subscription { campaignStatusChanged(id: \"bm90IGEgY2FtcGFpZ24=\") { id } }", "BAD_USER_INPUT"),
+    ],
+)  # fmt: skip
+async def test_a_subscription_refused_before_it_starts_says_why_with_a_code(
+    state: dict[str, Any], app_settings: Settings, document: str, code: str
+) -> None:
+    view = GraphQLWebSocket(app_settings, signing_secret(app_settings))
+    merchant = Viewer(role=Role.MERCHANT, user_id=301, merchant_id=1)
+    refused = await _next(
+        operation_results(view, _connection(state, app_settings, merchant), document, None, None)
+    )
+    assert refused.refusal is not None
+    assert [e["extensions"]["code"] for e in refused.refusal][:1] == [code]
+    assert all(e["extensions"]["requestId"] for e in refused.refusal)
