@@ -13,9 +13,10 @@ from datetime import UTC, date, datetime, timedelta
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from core import migrate, sqlstats
+from core.change_feed import ChangeFeed
 from core.commands import cmd_create_db_roles, cmd_migrate, describe_services, run_job, services
 from core.database import create_engine, create_sessionmaker
 from core.logging import configure_logging, install_redaction
@@ -34,6 +35,7 @@ from transport.health import healthz, readyz
 from transport.http import GraphQLEndpoint
 from transport.surface import CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS, HttpSurface
 from transport.trusted_documents import ManifestError, load_trusted_documents
+from transport.websocket import GraphQLWebSocket
 
 LAYERS = """\
 layers: server -> transport -> schema -> resolvers -> loaders -> models, core below all
@@ -65,7 +67,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         for instrumented in {engine, read_engine}:
             sqlstats.instrument(instrumented.sync_engine)
         redis = create_redis(settings.redis_url or "")
-        shared = Services(responses=response_cache_for(schema._schema, settings, redis))
+        live = ChangeFeed(redis, url=settings.redis_url or "", prefix=settings.redis_key_prefix)
+        shared = Services(responses=response_cache_for(schema._schema, settings, redis), live=live)
         if shared.responses is not None:
             shared.changes.subscribe(shared.responses.on_changes)
         if settings.recommendation_cache_ttl_s > 0:
@@ -75,6 +78,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             shared.flags = LiveFlags(settings=settings, redis=redis)
             shared.changes.subscribe(shared.flags.on_changes)
             await shared.flags.start()
+        shared.changes.subscribe(live.publish)
+        await live.start()
         settle_heap()
         try:
             yield AppState(
@@ -85,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 services=shared,
             )
         finally:
+            await live.stop()
             if shared.flags is not None:
                 await shared.flags.stop()
             await redis.aclose()
@@ -98,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     endpoint = GraphQLEndpoint(settings, signing_secret(settings))
     routes = [
         Route("/graphql", endpoint, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", GraphQLWebSocket(settings, signing_secret(settings))),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
@@ -161,6 +168,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             # uvicorn's loggers propagate to ours: one format (JSON in production), one redaction.
             log_config=None,
             proxy_headers=False,
+            # Frames past the app's own limit (transport/websocket_protocols.py) are not even buffered.
+            ws_max_size=settings.ws_max_message_bytes + 1024,
         )
     return 0
 

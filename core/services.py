@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.change_feed import ChangeFeed
 from core.changes import ChangeDispatcher
 
 
@@ -25,5 +26,5 @@ class Services:
     recommendations: Any = None
     # The Redis response cache (schema/), when enabled.
     responses: Any = None
-    # Persisted queries and trusted documents (transport/).
-    persisted: Any = None
+    # Every worker's commits, heard through Redis pub/sub: what subscriptions wait on (core/live.py).
+    live: ChangeFeed | None = None

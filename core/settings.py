@@ -209,6 +209,30 @@ class Settings(BaseSettings):
     # affinities are upserted or any merchant changes.
     recommendation_cache_ttl_s: int = Field(default=300, ge=0)
 
+    # --- Subscriptions over WebSocket (issue 12): graphql-transport-ws and the legacy graphql-ws on
+    # /graphql, every commit's changes fanned out to every worker through Redis pub/sub. Connection
+    # counts are per worker process (a client past one is refused by that worker only).
+    ws_max_subscriptions_per_connection: int = Field(default=25, ge=1)
+    ws_max_connections_per_user: int = Field(default=10, ge=1)
+    ws_max_connections_per_ip: int = Field(default=100, ge=1)
+    # A longer message closes the connection (1009).
+    ws_max_message_bytes: int = Field(default=262_144, ge=1024)
+    # connection_init must come this soon after the handshake (else 4408).
+    ws_connection_init_timeout_s: float = Field(default=10.0, gt=0)
+    # The server's ping (graphql-transport-ws) or `ka` (graphql-ws) this often.
+    ws_keep_alive_s: float = Field(default=15.0, gt=0)
+    # Closed (1001) after this long without a message from the client: a graphql-transport-ws client
+    # answers every ping, so only a dead one stays silent; a graphql-ws client (which does not answer
+    # `ka`) only while it has no operation running.
+    ws_idle_timeout_s: float = Field(default=60.0, gt=0)
+    # How often an open connection's account (erased user, revoked API key) is checked again.
+    ws_auth_recheck_s: float = Field(default=30.0, gt=0)
+    # Each delivered event is charged this percentage of the subscription document's cost to the
+    # subscriber's rate limit (0: events are free; subscribing always pays the full cost once).
+    subscription_event_cost_percent: int = Field(default=100, ge=0, le=10_000)
+    # Events waiting to be sent to one subscriber; a subscriber falling further behind is ended.
+    subscription_queued_events: int = Field(default=100, ge=1)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

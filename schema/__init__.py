@@ -15,11 +15,13 @@ from core.errors import BadUserInput
 from core.policies import EVERYONE
 from schema.admin.mutations import AdminMutation
 from schema.admin.queries import AdminQuery
+from schema.admin.subscriptions import AdminSubscription
 from schema.analytics.mutations import AnalyticsMutation
 from schema.analytics.queries import AnalyticsQuery
 from schema.auth.mutations import AuthMutation
 from schema.campaigns.mutations import CampaignMutation
 from schema.campaigns.queries import CampaignQuery
+from schema.campaigns.subscriptions import CampaignSubscription
 from schema.execution import PlannedExecution
 from schema.experiments.mutations import ExperimentMutation
 from schema.experiments.queries import ExperimentQuery
@@ -76,6 +78,19 @@ class Mutation(
     MlMutation,
     AdminMutation,
 ):
+    pass
+
+
+@strawberry.type(
+    description=(
+        "Live updates, over WebSocket on /graphql (graphql-transport-ws, or the legacy graphql-ws): "
+        "each pushed once per committed change, never for a rolled-back write (README, Subscriptions)."
+    )
+)
+class Subscription(CampaignSubscription, AdminSubscription):
+    # flagsChanged joins here as FlagSubscription (schema/flags/subscriptions.py) once the flag
+    # snapshot (resolvers/flags/snapshot.py) is merged: a watch on the flag tables' tags, re-evaluated
+    # through the snapshot per event (core/live.py).
     pass
 
 
@@ -143,6 +158,7 @@ def build_schema() -> ApiSchema:
     return ApiSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         # Input values are checked at the boundary (schema/scalars.py), which PlannedExecution extends.
         scalar_overrides=SCALAR_OVERRIDES,

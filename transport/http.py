@@ -15,7 +15,8 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.http.temporal_response import TemporalResponse
-from strawberry.schema.exceptions import CannotGetOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
 
 from core.context import RequestContext
 from core.database import POOL_EXHAUSTED, unavailability
@@ -51,6 +52,10 @@ from transport.viewer import viewer_of
 log = logging.getLogger("swipesavvy.http")
 
 TIMEOUT_MESSAGE = "The request took too long and was cancelled."
+HTTP_OPERATION_TYPES = (OperationType.QUERY, OperationType.MUTATION)
+SUBSCRIPTIONS_OVER_WEBSOCKET = (
+    "Subscriptions are served over WebSocket on /graphql (graphql-transport-ws or graphql-ws), not HTTP."
+)
 # How much of a client's operation name an error message or a log line quotes.
 SHOWN_NAME_CHARS = 64
 
@@ -164,7 +169,12 @@ class GraphQLEndpoint:
                 variable_values=op.variables,
                 operation_name=op.operation_name,
                 context_value=context,
+                allowed_operation_types=HTTP_OPERATION_TYPES,
             )
+        except InvalidOperationTypeError:
+            # A subscription: served over WebSocket on the same path (transport/websocket.py).
+            refusal = ApiError(SUBSCRIPTIONS_OVER_WEBSOCKET, code=ErrorCode.OPERATION_RESOLUTION_FAILURE)
+            return ExecutionResult(data=None, errors=[coded(refusal, request_id)])
         except CannotGetOperationTypeError:
             # The spec's request error: the operationName names no operation of the document.
             named = op.operation_name

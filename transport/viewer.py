@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from starlette.requests import Request
 
 from core.errors import Unauthenticated
@@ -12,13 +15,21 @@ from resolvers.auth.api_keys import api_key_viewer
 from resolvers.auth.revocations import is_erased
 
 API_KEY_HEADER = "x-api-key"
+AUTHORIZATION_HEADER = "authorization"
 
 
 async def viewer_of(request: Request, *, secret: str, settings: Settings) -> Viewer:
     """From `Authorization: Bearer <jwt>` or `X-API-Key`, never both; neither is anonymous."""
-    api_key = request.headers.get(API_KEY_HEADER)
-    authorization = request.headers.get("authorization")
-    state = request.state
+    return await viewer_of_headers(request.headers, request.state, secret=secret, settings=settings)
+
+
+async def viewer_of_headers(
+    headers: Mapping[str, str], state: Any, *, secret: str, settings: Settings
+) -> Viewer:
+    """`viewer_of` for headers looked up by lowercase name (HTTP's, or a WebSocket's connection_init
+    payload), with the app's lifespan state."""
+    api_key = headers.get(API_KEY_HEADER)
+    authorization = headers.get(AUTHORIZATION_HEADER)
     if api_key is None:
         viewer = viewer_from_authorization(authorization, secret=secret)
         if viewer.user_id is not None and await is_erased(

@@ -34,6 +34,19 @@ def _actor_pk(gid: relay.GlobalID | None) -> int | None:
     return filter_pk(gid, "User", "actorUserId")
 
 
+def audit_filter(given: AuditLogFilterInput | None) -> audit_log.AuditFilter:
+    """The resolvers' filter of the input (auditLog and auditLogAppended)."""
+    f = given or AuditLogFilterInput()
+    return audit_log.AuditFilter(
+        entity_type=f.entity_type,
+        entity_id=f.entity_id,
+        actor_user_id=_actor_pk(f.actor_user_id),
+        action=f.action,
+        start=f.from_,
+        end=f.to,
+    )
+
+
 @strawberry.type
 class AdminQuery:
     @strawberry.field(
@@ -49,15 +62,7 @@ class AdminQuery:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[AuditLogEntry] | None:
-        f = filter or AuditLogFilterInput()
-        criteria = audit_log.AuditFilter(
-            entity_type=f.entity_type,
-            entity_id=f.entity_id,
-            actor_user_id=_actor_pk(f.actor_user_id),
-            action=f.action,
-            start=f.from_,
-            end=f.to,
-        )
+        criteria = audit_filter(filter)
         request = page_request(first, after, last, before)
         return await paged(
             info.context,

@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
+from starlette.routing import Route
 
 from core.settings import Settings
 from core.tokens import mint_access_token, signing_secret
@@ -29,7 +30,8 @@ PERSISTED_LOGGER = "swipesavvy.persisted"
 
 
 def _endpoint(app: Starlette) -> GraphQLEndpoint:
-    (route,) = [route for route in app.routes if getattr(route, "path", None) == "/graphql"]
+    # The HTTP route: a WebSocketRoute shares the path (transport/websocket.py).
+    (route,) = [route for route in app.routes if isinstance(route, Route) and route.path == "/graphql"]
     endpoint = route.endpoint  # type: ignore[attr-defined]
     assert isinstance(endpoint, GraphQLEndpoint)
     return endpoint
