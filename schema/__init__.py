@@ -40,6 +40,7 @@ from schema.extensions.response_cache import ResponseCaching
 from schema.extensions.sql_stats import SqlStatistics
 from schema.flags.mutations import FlagMutation
 from schema.flags.queries import FlagQuery
+from schema.flags.subscriptions import FlagSubscription
 from schema.flags.usage_mutations import FlagUsageMutation
 from schema.merchants.mutations import MerchantMutation
 from schema.merchants.queries import MerchantQuery
@@ -87,10 +88,7 @@ class Mutation(
         "each pushed once per committed change, never for a rolled-back write (README, Subscriptions)."
     )
 )
-class Subscription(CampaignSubscription, AdminSubscription):
-    # flagsChanged joins here as FlagSubscription (schema/flags/subscriptions.py) once the flag
-    # snapshot (resolvers/flags/snapshot.py) is merged: a watch on the flag tables' tags, re-evaluated
-    # through the snapshot per event (core/live.py).
+class Subscription(CampaignSubscription, FlagSubscription, AdminSubscription):
     pass
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import strawberry
 
-from core.context import Ctx
+from core.context import Ctx, RequestContext
 from core.policies import EVERYONE, STAFF
 from models import flags as m
 from resolvers.flags import evaluation as rules
@@ -19,6 +19,25 @@ from schema.flags.evaluation_types import FlagContextInput, FlagEvaluation, cont
 from schema.flags.types import FeatureFlag, FlagCategory
 from schema.flags.usage_types import FLAG_ANALYTICS_READERS, FlagUsageReport
 from schema.permissions import allow
+
+
+async def evaluations(
+    ctx: RequestContext, context: FlagContextInput, keys: list[str] | None
+) -> list[FlagEvaluation]:
+    """`evaluateFlags`' answer (and each of `flagsChanged`'s): the flags' values for the context."""
+    viewer = ctx.viewer
+    wanted = flag_resolvers.evaluation_keys(keys)
+    user_pk = context_user_pk(context.user_id) if rules.uses_context_user_id(viewer.role) else None
+    stickiness = rules.stickiness_for(
+        role=viewer.role,
+        viewer_user_id=viewer.user_id,
+        context_user_id=user_pk,
+        session_id=context.session_id,
+    )
+    results = await flag_resolvers.evaluate_for(
+        context=ctx, keys=wanted, segment=context.segment, stickiness=stickiness
+    )
+    return [FlagEvaluation.from_result(result) for result in results]
 
 
 @strawberry.input(description="Filters of the flag list; all given ones must match.")
@@ -87,19 +106,7 @@ class FlagQuery:
             strawberry.argument(description="Only these flags; unknown keys come back as FLAG_NOT_FOUND."),
         ] = None,
     ) -> list[FlagEvaluation]:
-        ctx, viewer = info.context, info.context.viewer
-        wanted = flag_resolvers.evaluation_keys(keys)
-        user_pk = context_user_pk(context.user_id) if rules.uses_context_user_id(viewer.role) else None
-        stickiness = rules.stickiness_for(
-            role=viewer.role,
-            viewer_user_id=viewer.user_id,
-            context_user_id=user_pk,
-            session_id=context.session_id,
-        )
-        results = await flag_resolvers.evaluate_for(
-            context=ctx, keys=wanted, segment=context.segment, stickiness=stickiness
-        )
-        return [FlagEvaluation.from_result(result) for result in results]
+        return await evaluations(info.context, context, keys)
 
     @strawberry.field(
         description="Usage of each flag over a range (default: the last 30 days), flags by key.",
