@@ -87,6 +87,7 @@ LIST_BOUNDS: dict[str, Bound] = {
     "PlatformOverview.topCampaigns": _fixed(OVERVIEW_TOP),
     "User.accounts": _fixed(ACCOUNTS_PER_USER),
     "Query.evaluateFlags": _evaluated_flags,
+    "Subscription.flagsChanged": _evaluated_flags,
     "Query.myExperimentAssignments": _fixed(ASSIGNMENTS_PER_USER),
     "Query.merchantCategories": _fixed(MERCHANT_CATEGORIES),
 }
