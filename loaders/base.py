@@ -58,3 +58,12 @@ def _fetched(rows: Iterable[Any]) -> Iterable[Any]:
     # A statement's result fetched at once: iterating it fetches (and processes) one row per call.
     fetch_all = getattr(rows, "all", None)
     return fetch_all() if callable(fetch_all) else rows
+
+
+def grouped_by_rest(keys: Sequence[tuple[Any, ...]]) -> dict[Any, list[Any]]:
+    """The first part of each key (a user id) by the rest of it: one statement serves every key
+    asking the same thing (one page size, one filter)."""
+    groups: dict[Any, list[Any]] = defaultdict(list)
+    for user_id, *rest in keys:
+        groups[tuple(rest)].append(user_id)
+    return groups

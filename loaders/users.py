@@ -1,4 +1,5 @@
-"""Users-domain loaders: profiles, accounts, paged transactions and rewards, recommendations.
+"""Users-domain loaders: profiles, accounts, paged transactions and rewards (what the ML models say
+of a user is in loaders/ml.py).
 
 Every statement applies the viewer's user visibility in its SQL: admins see every user's rows,
 anyone else with an account only their own.
@@ -7,22 +8,17 @@ anyone else with an account only their own.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Select, false, func, select, true, tuple_
+from sqlalchemy import ColumnElement, Row, Select, func, select, true, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
-from core.policies import SEES_EVERY_USER
 from core.viewer import Viewer
-from loaders.base import Loader, Reader, many_per_key, one_per_key
-from loaders.merchants import MERCHANT_COLUMNS
-from loaders.visibility import users_visible_to
-from models.merchants import Merchant
-from models.ml import UserMerchantAffinity, UserOptimalSendTime
+from loaders.base import Loader, Reader, grouped_by_rest, many_per_key, one_per_key
+from loaders.visibility import user_rows_visible_to, users_visible_to
 from models.users import Account, RewardEntry, Transaction, User
 
 G = TypeVar("G", bound=Hashable)
@@ -45,26 +41,6 @@ REWARD_ENTRY_COLUMNS = (
     RewardEntry.id, RewardEntry.user_id, RewardEntry.kind, RewardEntry.points, RewardEntry.description,
     RewardEntry.created_at,
 )  # fmt: skip
-SEND_TIME_COLUMNS = (
-    UserOptimalSendTime.user_id, UserOptimalSendTime.optimal_hour, UserOptimalSendTime.optimal_day_of_week,
-    UserOptimalSendTime.confidence_score, UserOptimalSendTime.open_rate_morning,
-    UserOptimalSendTime.open_rate_afternoon, UserOptimalSendTime.open_rate_evening,
-    UserOptimalSendTime.engagement_score, UserOptimalSendTime.last_calculated_at,
-)  # fmt: skip
-
-
-def user_rows_visible_to(viewer: Viewer, user_id_column: Any) -> ColumnElement[bool]:
-    """The rows of users the viewer may see (users_visible_to, on a table's user_id column)."""
-    if viewer.role in SEES_EVERY_USER:
-        return true()
-    if viewer.user_id is not None:
-        return user_id_column == viewer.user_id
-    return false()
-
-
-def sees_rows_of(viewer: Viewer, user_id: int) -> bool:
-    """Whether `user_rows_visible_to(viewer, ...)` is true for this user's rows."""
-    return viewer.role in SEES_EVERY_USER or (viewer.user_id is not None and viewer.user_id == user_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,14 +83,6 @@ class TransactionFilter:
         if self.statuses:
             found.append(t.status.in_(self.statuses))
         return found
-
-
-def _groups(keys: Sequence[tuple[Any, ...]]) -> dict[Any, list[int]]:
-    """User ids by the rest of their key: one statement serves every user asking the same thing."""
-    groups: dict[Any, list[int]] = defaultdict(list)
-    for user_id, *rest in keys:
-        groups[tuple(rest)].append(user_id)
-    return groups
 
 
 def _page_query(
@@ -192,7 +160,7 @@ class TransactionPageByUserLoader(Loader[TransactionPageKey, list[Row]]):
     # ix_transactions_user_id_occurred_at_id serves user_id = u.id ORDER BY occurred_at, id LIMIT n.
     async def load_batch(self, session: Reader, keys: list[TransactionPageKey]) -> list[list[Row]]:
         found: dict[TransactionPageKey, list[Row]] = {}
-        for (criteria, window), user_ids in _groups(keys).items():
+        for (criteria, window), user_ids in grouped_by_rest(keys).items():
             query = _page_query(
                 self.viewer,
                 TRANSACTION_COLUMNS,
@@ -211,7 +179,7 @@ class TransactionCountByUserLoader(Loader[tuple[int, TransactionFilter], int]):
 
     async def load_batch(self, session: Reader, keys: list[tuple[int, TransactionFilter]]) -> list[int]:
         found: dict[tuple[int, TransactionFilter], int] = {}
-        for (criteria,), user_ids in _groups(keys).items():
+        for (criteria,), user_ids in grouped_by_rest(keys).items():
             query = (
                 select(Transaction.user_id, func.count())
                 .where(
@@ -239,7 +207,7 @@ class RewardEntryPageByUserLoader(Loader[tuple[int, Window], list[Row]]):
     # ix_rewards_ledger_user_id_created_at_id serves it.
     async def load_batch(self, session: Reader, keys: list[tuple[int, Window]]) -> list[list[Row]]:
         found: dict[tuple[int, Window], list[Row]] = {}
-        for (window,), user_ids in _groups(keys).items():
+        for (window,), user_ids in grouped_by_rest(keys).items():
             query = _page_query(
                 self.viewer, REWARD_ENTRY_COLUMNS, RewardEntry.created_at, user_ids, window, []
             )
@@ -257,66 +225,3 @@ class RewardEntryCountByUserLoader(Loader[int, int]):
         )
         found: dict[int, int] = {user_id: n for user_id, n in await session.execute(query)}
         return [found.get(key, 0) for key in keys]
-
-
-@dataclass(frozen=True, slots=True)
-class Recommendation:
-    merchant: Row  # MERCHANT_COLUMNS (and the ranking's own columns)
-    affinity_score: float
-
-
-class RecommendedMerchantsByUserLoader(Loader[tuple[int, int], list[Recommendation]]):
-    """A user's `first` active merchants by descending affinity; keys are (user id, first)."""
-
-    async def load_batch(self, session: Reader, keys: list[tuple[int, int]]) -> list[list[Recommendation]]:
-        # The Redis cache (resolvers/ml/recommendation_cache.py) when the lifespan made one, for reads of
-        # the operation's snapshot only (a write's session may read what it has not committed). Keys
-        # of users the viewer may not see are never served from it: they still meet the SQL below.
-        cache = self.context.services.recommendations
-        if cache is None or self.context.session is not None:
-            return await self.ranked(session, keys)
-        return await cache.load(  # type: ignore[no-any-return]
-            keys,
-            cacheable=lambda key: sees_rows_of(self.viewer, key[0]),
-            compute=lambda missed: self.ranked(session, missed),
-        )
-
-    # ix_user_merchant_affinity_user_id_score serves the partitions; inactive merchants are dropped
-    # before ranking so they never take a place in the top `first`.
-    async def ranked(self, session: Reader, keys: list[tuple[int, int]]) -> list[list[Recommendation]]:
-        a = UserMerchantAffinity
-        found: dict[tuple[int, int], list[Recommendation]] = {}
-        for (first,), user_ids in _groups(keys).items():
-            rank = func.row_number().over(
-                partition_by=a.user_id, order_by=(a.affinity_score.desc(), a.merchant_id)
-            )
-            ranked = (
-                select(
-                    *MERCHANT_COLUMNS, a.user_id.label("for_user_id"), a.affinity_score, rank.label("rank")
-                )
-                .join(a, a.merchant_id == Merchant.id)
-                .where(
-                    a.user_id.in_(user_ids), Merchant.is_active, user_rows_visible_to(self.viewer, a.user_id)
-                )
-                .subquery("ranked")
-            )
-            merchant = [ranked.c[column.key] for column in MERCHANT_COLUMNS]
-            query = (
-                select(*merchant, ranked.c.for_user_id, ranked.c.affinity_score)
-                .where(ranked.c.rank <= first)
-                .order_by(ranked.c.for_user_id, ranked.c.rank)
-            )
-            groups = many_per_key(user_ids, await session.execute(query), lambda r: r.for_user_id)
-            for user_id, rows in zip(user_ids, groups, strict=True):
-                found[(user_id, first)] = [Recommendation(row, row.affinity_score) for row in rows]
-        return [found[key] for key in keys]
-
-
-class OptimalSendTimeByUserLoader(Loader[int, Row | None]):
-    # uq_user_optimal_send_times_user_id: one row per user.
-    async def load_batch(self, session: Reader, keys: list[int]) -> list[Row | None]:
-        query = select(*SEND_TIME_COLUMNS).where(
-            UserOptimalSendTime.user_id.in_(keys),
-            user_rows_visible_to(self.viewer, UserOptimalSendTime.user_id),
-        )
-        return one_per_key(keys, await session.execute(query), lambda r: r.user_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, false, true
 
 from core.policies import SEES_EVERY_CAMPAIGN, SEES_EVERY_MERCHANT, SEES_EVERY_USER
@@ -35,3 +37,17 @@ def merchant_owned_by(viewer: Viewer, merchant_id_column: ColumnElement[int]) ->
     if viewer.role is Role.MERCHANT and viewer.merchant_id is not None:
         return merchant_id_column == viewer.merchant_id
     return false()
+
+
+def user_rows_visible_to(viewer: Viewer, user_id_column: Any) -> ColumnElement[bool]:
+    """The rows of users the viewer may see (users_visible_to, on a table's user_id column)."""
+    if viewer.role in SEES_EVERY_USER:
+        return true()
+    if viewer.user_id is not None:
+        return user_id_column == viewer.user_id
+    return false()
+
+
+def sees_rows_of(viewer: Viewer, user_id: int) -> bool:
+    """Whether `user_rows_visible_to(viewer, ...)` is true for this user's rows."""
+    return viewer.role in SEES_EVERY_USER or (viewer.user_id is not None and viewer.user_id == user_id)

@@ -10,8 +10,8 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from cli import main
 from core.settings import get_settings
-from server import main
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from cli import build_parser
 from core.settings import AppEnv, Settings
-from server import build_parser
 from tests.transport.client import client_for
 
 CATEGORIES_QUERY = "{ merchantCategories { name colorCode } }"

@@ -1,8 +1,9 @@
 """Users' recommended merchants (affinity scores and the merchants they rank), cached in Redis.
 
-What is cached is exactly what RecommendedMerchantsByUserLoader computes for a (user, first) key: the
-top `first` active merchants by affinity, their rows as the loader selects them. It is made of the
-user's affinity rows and of merchant rows, so it is dropped (after the commit, by `on_changes`):
+What is cached is exactly what RecommendedMerchantsByUserLoader (loaders/ml.py) computes for a
+(user, first) key: the top `first` active merchants by affinity, their rows as the loader selects
+them. It is made of the user's affinity rows and of merchant rows, so it is dropped (after the
+commit, by `on_changes`):
 - for one user, when that user's affinities change (`user_merchant_affinity.user_id=N`) or the user
   row does (deleting a user cascades to the affinities in PostgreSQL, unseen by the session);
 - for everyone (a generation number bumped), when a statement changed affinities whose rows it did
@@ -32,7 +33,7 @@ import redis.asyncio as aioredis
 from core.changes import Changes, any_key_tag
 from core.settings import Settings
 from loaders.merchants import MERCHANT_COLUMNS
-from loaders.users import Recommendation
+from loaders.ml import Recommendation
 from models.merchants import Merchant
 from models.ml import UserMerchantAffinity
 from models.users import User

@@ -14,10 +14,9 @@ from sqlalchemy import Row, Select, func, or_, select
 from core.errors import BadUserInput
 from core.viewer import Viewer
 from loaders.base import Reader
+from loaders.ml import Recommendation, RecommendedMerchantsByUserLoader
 from loaders.users import (
     USER_COLUMNS,
-    Recommendation,
-    RecommendedMerchantsByUserLoader,
     RewardEntryPageByUserLoader,
     TransactionFilter,
     TransactionPageByUserLoader,

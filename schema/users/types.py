@@ -10,6 +10,7 @@ from strawberry import relay
 
 from core.context import Ctx
 from core.policies import INSIGHT_READERS, OWNER_READERS, PEOPLE
+from loaders import ml as insights
 from loaders import users as loaders
 from models import users as m
 from resolvers.users import reads as user_resolvers
@@ -136,7 +137,9 @@ class User(LoadedNode, relay.Node):
         ] = user_resolvers.DEFAULT_RECOMMENDATIONS,
     ) -> list[MerchantRecommendation] | None:
         found = await user_resolvers.recommended_merchants(
-            loader=info.context.loader(loaders.RecommendedMerchantsByUserLoader), user_id=self.id, first=first
+            loader=info.context.loader(insights.RecommendedMerchantsByUserLoader),
+            user_id=self.id,
+            first=first,
         )
         return [
             MerchantRecommendation(merchant=Merchant.from_row(r.merchant), affinity_score=r.affinity_score)
@@ -148,5 +151,5 @@ class User(LoadedNode, relay.Node):
         permission_classes=[allow(INSIGHT_READERS)],
     )
     async def optimal_send_time(self, info: Ctx) -> OptimalSendTime | None:
-        row = await info.context.loader(loaders.OptimalSendTimeByUserLoader).load(self.id)
+        row = await info.context.loader(insights.OptimalSendTimeByUserLoader).load(self.id)
         return None if row is None else OptimalSendTime.from_row(row)

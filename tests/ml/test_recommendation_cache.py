@@ -22,7 +22,7 @@ from core.redis import create_redis
 from core.services import Services
 from core.settings import Settings
 from core.viewer import Role, Viewer
-from loaders.users import RecommendedMerchantsByUserLoader
+from loaders.ml import RecommendedMerchantsByUserLoader
 from models.merchants import Merchant
 from resolvers.ml.recommendation_cache import RecommendationCache
 from tests.models import factories as f

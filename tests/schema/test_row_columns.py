@@ -168,8 +168,8 @@ def _shapes() -> list[tuple[type, tuple[Any, ...], Callable[[dict[str, int]], An
             RewardEntry.from_row,
         ),
         (
-            users.OptimalSendTimeByUserLoader,
-            users.SEND_TIME_COLUMNS,
+            ml.OptimalSendTimeByUserLoader,
+            ml.SEND_TIME_COLUMNS,
             lambda p: p["User"],
             OptimalSendTime.from_row,
         ),
@@ -221,7 +221,7 @@ async def test_recommendations_carry_merchant_rows(
     world: World, db: AsyncSession, settings: Settings
 ) -> None:
     # given a user with an affinity to a merchant
-    instance = users.RecommendedMerchantsByUserLoader(context(db, settings, world.viewer))
+    instance = ml.RecommendedMerchantsByUserLoader(context(db, settings, world.viewer))
 
     # when the user's recommendations load
     with entities_loaded() as loaded:

@@ -18,9 +18,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.transport.conftest import serve
+from tests.transport.npm import installed
 
 HERE = Path(__file__).resolve().parent / "apollo"
-INSTALL_TIMEOUT_S = 300
 RUN_TIMEOUT_S = 120
 SPEC_ACCEPT = None  # Apollo Client 4's own: application/graphql-response+json,application/json;q=0.9
 LEGACY_ACCEPT = "application/json"
@@ -41,27 +41,7 @@ def _document(run: str) -> str:
 
 
 def _client_package() -> Path:
-    """tests/transport/apollo/node_modules, installed from package.json (exact versions) when missing."""
-    wanted = json.loads((HERE / "package.json").read_text())["dependencies"]
-    for name, version in wanted.items():
-        installed = HERE / "node_modules" / name / "package.json"
-        if not installed.exists() or json.loads(installed.read_text())["version"] != version:
-            break
-    else:
-        return HERE
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail("npm is needed to install Apollo Client for this test (apt-get install nodejs npm)")
-    done = subprocess.run(
-        [npm, "install", "--no-audit", "--no-fund", "--no-package-lock"],
-        cwd=HERE,
-        capture_output=True,
-        text=True,
-        timeout=INSTALL_TIMEOUT_S,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"npm install of Apollo Client failed:\n{done.stdout}\n{done.stderr}")
-    return HERE
+    return installed(HERE, "Apollo Client")
 
 
 def _drive(base: str, runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

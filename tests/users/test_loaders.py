@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import Settings
 from core.viewer import Viewer
+from loaders import ml as insights
 from loaders import users as loaders
 from tests.models import factories as f
 from tests.support import context, counting
@@ -153,7 +154,7 @@ async def test_recommended_merchants(db: AsyncSession, settings: Settings) -> No
             )
 
     found, statements = await _load(
-        db, settings, loaders.RecommendedMerchantsByUserLoader, [(a.id, 2), (b.id, 2), (a.id, 1)]
+        db, settings, insights.RecommendedMerchantsByUserLoader, [(a.id, 2), (b.id, 2), (a.id, 1)]
     )
 
     assert len(statements) == 2  # one per distinct `first`
@@ -170,10 +171,10 @@ async def test_optimal_send_time(db: AsyncSession, settings: Settings) -> None:
     await f.make_user_optimal_send_time(db, user_id=b.id, optimal_hour=20)
 
     values, statements = await _load(
-        db, settings, loaders.OptimalSendTimeByUserLoader, [b.id, a.id, f.MISSING_ID]
+        db, settings, insights.OptimalSendTimeByUserLoader, [b.id, a.id, f.MISSING_ID]
     )
     own, _ = await _load(
-        db, settings, loaders.OptimalSendTimeByUserLoader, [b.id, a.id], viewer=customer(a.id)
+        db, settings, insights.OptimalSendTimeByUserLoader, [b.id, a.id], viewer=customer(a.id)
     )
 
     assert len(statements) == 1

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,36 +13,14 @@ from typing import Any
 
 import pytest
 
+from tests.transport.npm import installed
 from tests.transport.ws.world import ws_url
 
 HERE = Path(__file__).resolve().parent
-INSTALL_TIMEOUT_S = 300
 
 
 def _client_package() -> Path:
-    """tests/transport/ws/node_modules, installed from package.json (exact versions) when missing."""
-    wanted = json.loads((HERE / "package.json").read_text())["dependencies"]
-    for name, version in wanted.items():
-        installed = HERE / "node_modules" / name / "package.json"
-        if not installed.exists() or json.loads(installed.read_text())["version"] != version:
-            break
-    else:
-        return HERE
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail(
-            "npm is needed to install the graphql-ws client for this test (apt-get install nodejs npm)"
-        )
-    done = subprocess.run(
-        [npm, "install", "--no-audit", "--no-fund", "--no-package-lock"],
-        cwd=HERE,
-        capture_output=True,
-        text=True,
-        timeout=INSTALL_TIMEOUT_S,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"npm install of graphql-ws failed:\n{done.stdout}\n{done.stderr}")
-    return HERE
+    return installed(HERE, "the graphql-ws client")
 
 
 class Subscriber:
