@@ -18,8 +18,7 @@ from sqlalchemy import Row, func, or_, select
 
 from core.changes import table_tag
 from models.admin import AuditLogEntry
-from resolvers.admin.reads import AuditFilter
-from resolvers.admin.reads import _filtered as filtered_entries
+from resolvers.admin.reads import AuditFilter, filtered_entries
 
 GAP_LIFETIME_S = 120.0
 # Ids skipped at once past which no gap is kept (a sequence jump after a crash, not open transactions).

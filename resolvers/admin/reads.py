@@ -30,7 +30,8 @@ class AuditFilter:
     end: dt.datetime | None = None
 
 
-def _filtered(f: AuditFilter) -> Select[Any]:
+def filtered_entries(f: AuditFilter) -> Select[Any]:
+    """The audit entries the filter matches (`auditLog`'s page and `auditLogAppended`'s new rows)."""
     if f.start is not None and f.end is not None and f.start >= f.end:
         raise BadUserInput("`to` must be after `from`.", field="to")
     filter_text(f.entity_type, field="filter.entityType")
@@ -55,5 +56,5 @@ async def list_audit_log(
     *, session: Reader, filter: AuditFilter, page: PageRequest
 ) -> tuple[Page[Row], Select[Any]]:
     """Return one page of audit entries, newest first, and the filtered query for totalCount."""
-    query = _filtered(filter)
+    query = filtered_entries(filter)
     return await paginate(session, query, key=NEWEST_FIRST, page=page), query
