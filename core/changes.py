@@ -102,6 +102,17 @@ def committed_changes(session: Any) -> Changes | None:
     return Changes(tables=frozenset(pending.tables), tags=frozenset(pending.tags))
 
 
+def wrote_keys(session: Any, table: str, column: str, values: Iterable[Any]) -> None:
+    """Name the rows a statement wrote that the events below cannot see: a `text()` statement, or an
+    INSERT ... SELECT whose rows come from the database. Live views watch such keys (the metrics of
+    one campaign, the assignments of one experiment) instead of every write to the table; the
+    table itself is told as changed too, so a cache reading it by any filter is never kept stale."""
+    pending = _pending(getattr(session, "sync_session", session))
+    pending.table(table)
+    pending.tags.add(any_key_tag(table))
+    pending.tags.update(key_tag(table, column, value) for value in values)
+
+
 def _pending(session: Session) -> _Pending:
     found: _Pending | None = session.info.get(_PENDING)
     if found is None:

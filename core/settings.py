@@ -232,6 +232,9 @@ class Settings(BaseSettings):
     subscription_event_cost_percent: int = Field(default=100, ge=0, le=10_000)
     # Events waiting to be sent to one subscriber; a subscriber falling further behind is ended.
     subscription_queued_events: int = Field(default=100, ge=1)
+    # Live figures (campaignMetrics, experimentResults) are pushed at most this often while their
+    # writes arrive: one message per interval with the latest figures, not one per ingested batch.
+    subscription_coalesce_s: float = Field(default=2.0, ge=0)
 
 
 @lru_cache(maxsize=1)

@@ -18,6 +18,7 @@ from schema.admin.queries import AdminQuery
 from schema.admin.subscriptions import AdminSubscription
 from schema.analytics.mutations import AnalyticsMutation
 from schema.analytics.queries import AnalyticsQuery
+from schema.analytics.subscriptions import AnalyticsSubscription
 from schema.auth.mutations import AuthMutation
 from schema.campaigns.mutations import CampaignMutation
 from schema.campaigns.queries import CampaignQuery
@@ -25,6 +26,7 @@ from schema.campaigns.subscriptions import CampaignSubscription
 from schema.execution import PlannedExecution
 from schema.experiments.mutations import ExperimentMutation
 from schema.experiments.queries import ExperimentQuery
+from schema.experiments.subscriptions import ExperimentSubscription
 from schema.extensions.documents import (
     CachedParser,
     CachedValidation,
@@ -88,7 +90,13 @@ class Mutation(
         "each pushed once per committed change, never for a rolled-back write (README, Subscriptions)."
     )
 )
-class Subscription(CampaignSubscription, FlagSubscription, AdminSubscription):
+class Subscription(
+    CampaignSubscription,
+    AnalyticsSubscription,
+    ExperimentSubscription,
+    FlagSubscription,
+    AdminSubscription,
+):
     pass
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.changes import wrote_keys
 from resolvers.analytics.events import CampaignEvent, CampaignEventType, utc
 
 Key = tuple[Any, ...]
@@ -90,10 +91,12 @@ async def fold_into_metrics(session: AsyncSession, events: list[CampaignEvent]) 
             segments[(event.campaign_id, event.segment, occurred.date())].add(event)
     # Always the same table order, the most contended last: every batch touches the few daily rows
     # of its campaigns, so it holds their locks only from that statement to the commit.
-    for statement, sums, names in (
-        (UPSERT_HOURLY, hourly, ("campaign_id", "key")),
-        (UPSERT_SEGMENTS, segments, ("campaign_id", "segment", "key")),
-        (UPSERT_DAILY, daily, ("campaign_id", "key")),
+    for statement, table, sums, names in (
+        (UPSERT_HOURLY, "campaign_trend_data", hourly, ("campaign_id", "key")),
+        (UPSERT_SEGMENTS, "campaign_analytics_segments", segments, ("campaign_id", "segment", "key")),
+        (UPSERT_DAILY, "campaign_analytics_daily", daily, ("campaign_id", "key")),
     ):
         if sums:
             await session.execute(statement, _columns(sums, names))
+            # Text statements are invisible to the change tracker: live metrics watch these keys.
+            wrote_keys(session, table, "campaign_id", {key[0] for key in sums})

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.changes import wrote_keys
 from models.analytics import CampaignDailyMetrics
 from models.campaigns import Campaign, CampaignStatus
 from resolvers.analytics.events import CENT
@@ -73,6 +74,7 @@ async def record_campaign_spend(
         execution_options={"populate_existing": True},
     )
     assert row is not None
+    wrote_keys(session, d.__tablename__, "campaign_id", [campaign_id])
     await record_change(
         session,
         actor=actor,

@@ -17,6 +17,7 @@ from sqlalchemy import BigInteger, Numeric, Select, bindparam, func, select, upd
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.changes import wrote_keys
 from core.context import RequestContext
 from core.viewer import Role, Viewer
 from models.experiments import Experiment, ExperimentAssignment, ExperimentStatus, ExperimentVariant
@@ -167,6 +168,9 @@ async def assign_variant(
     variant_id = next(a.id for a in test.arms if a.key == chosen.key)
     keys = {"test": test.id, "user": user_id}
     stored = (await session.execute(INSERT_ASSIGNMENT, {**keys, "variant": variant_id})).first()
+    if stored is not None:
+        # INSERT ... SELECT: the tracker cannot see the row; experimentResults watches the test's key.
+        wrote_keys(session, TABLE.name, "test_id", [test.id])
     if stored is None:
         # A new statement sees what a concurrent transaction committed: the answer is always the stored row.
         stored = (await session.execute(STORED_ASSIGNMENT, keys)).first()
@@ -199,6 +203,7 @@ async def record_conversion(
     values = {**keys, "amount": revenue, "headroom": MAX_REVENUE - revenue}
     stored = (await session.execute(RECORD_CONVERSION, values)).first()
     if stored is not None:
+        wrote_keys(session, TABLE.name, "test_id", [test.id])
         return Outcome(value=test.answer(stored), ref=("ExperimentAssignment", stored.id))
     if (await session.execute(STORED_ASSIGNMENT, keys)).first() is None:
         return Outcome.one_problem(

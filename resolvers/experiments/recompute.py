@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.changes import wrote_keys
 from core.context import RequestContext
 from core.settings import get_settings
 from core.viewer import Role, Viewer
@@ -129,6 +130,7 @@ async def store_results(
                     set_={c: statement.excluded[c] for c in UPDATED_COLUMNS},
                 )
             )
+            wrote_keys(session, ExperimentResult.__tablename__, "test_id", {r["test_id"] for r in rows})
         for row in rows:
             stored.setdefault(row["test_id"], []).append(ExperimentResult(**row))
     return stored

@@ -188,3 +188,32 @@ async def test_a_reward_entry_names_the_balance_its_trigger_moves(live) -> None:
     assert changes is not None
     # migration 0002's trigger adds the points to users.reward_points: readers of that user are told
     assert {"users", f"users.id={user.id}"} <= changes.tags
+
+
+async def test_a_text_statement_names_only_the_keys_its_writer_declares(live) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    from core.changes import committed_changes, wrote_keys
+
+    async with live.sessionmaker() as session, session.begin():
+        campaign = await f.make_campaign(session)
+    insert = text("INSERT INTO campaign_analytics_daily (campaign_id, date) VALUES (:id, current_date)")
+    async with live.sessionmaker() as session:
+        async with session.begin():
+            await session.execute(insert, {"id": campaign.id})
+        unseen = committed_changes(session)
+        async with session.begin():
+            await session.execute(
+                text("DELETE FROM campaign_analytics_daily WHERE campaign_id = :id"), {"id": campaign.id}
+            )
+            wrote_keys(session, "campaign_analytics_daily", "campaign_id", [campaign.id])
+        declared = committed_changes(session)
+
+    # SQL text is invisible to the tracker; what its writer declares is heard, the table with it
+    assert unseen is None
+    assert declared is not None
+    assert {
+        "campaign_analytics_daily",
+        "campaign_analytics_daily.*",
+        f"campaign_analytics_daily.campaign_id={campaign.id}",
+    } == declared.tags

@@ -8,14 +8,13 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from gql import Client, GraphQLRequest
-from gql.transport.websockets import WebsocketsTransport
+from gql import GraphQLRequest
 
 from core.database import create_engine, create_sessionmaker
 from core.settings import Settings
 from core.viewer import Role
 from tests.models import factories as f
-from tests.transport.ws.world import DEADLINE_S, post, token, two_servers, ws_url
+from tests.transport.ws.world import DEADLINE_S, gql_client, post, token, two_servers
 
 FLAGS = """
 subscription ($keys: [String!]) { flagsChanged(context: {appType: MOBILE}, keys: $keys) { key value reason } }
@@ -44,20 +43,11 @@ async def people(settings: Settings, scratch_db_url: str) -> dict[str, str]:
     }
 
 
-def _client(base: str, bearer: str) -> Client:
-    transport = WebsocketsTransport(
-        url=ws_url(base),
-        init_payload={"Authorization": f"Bearer {bearer}"},
-        subprotocols=[WebsocketsTransport.APOLLO_SUBPROTOCOL],
-    )
-    return Client(transport=transport, fetch_schema_from_transport=False)
-
-
 async def test_a_toggle_on_one_server_reaches_the_customer_on_the_other(
     people: dict[str, str], scratch_db_url: str, services: dict[str, str], tmp_path: Path, redis_prefix: str
 ) -> None:
     with two_servers(scratch_db_url, services["redis_url"], tmp_path, redis_prefix) as (a, b):
-        async with _client(b, people["customer"]) as session:
+        async with gql_client(b, people["customer"]) as session:
             request = GraphQLRequest(FLAGS, variable_values={"keys": ["dark-mode"]})
             events = session.subscribe(request, get_execution_result=True)
             async with asyncio.timeout(DEADLINE_S):

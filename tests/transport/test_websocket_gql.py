@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
-from gql import Client, GraphQLRequest
+from gql import GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
-from gql.transport.websockets import WebsocketsTransport
 
 from core.settings import Settings
 from core.viewer import Role
@@ -25,11 +24,11 @@ from tests.transport.ws.world import (
     STATUS,
     World,
     close_code,
+    gql_client,
     make_world,
     post,
     token,
     two_servers,
-    ws_url,
 )
 
 
@@ -38,20 +37,11 @@ async def world(settings: Settings, scratch_db_url: str) -> World:
     return await make_world(settings, scratch_db_url)
 
 
-def _client(base: str, bearer: str) -> Client:
-    transport = WebsocketsTransport(
-        url=ws_url(base),
-        init_payload={"Authorization": f"Bearer {bearer}"},
-        subprotocols=[WebsocketsTransport.APOLLO_SUBPROTOCOL],
-    )
-    return Client(transport=transport, fetch_schema_from_transport=False)
-
-
 async def test_a_mutation_on_one_server_reaches_a_subscriber_on_the_other(
     world: World, scratch_db_url: str, services: dict[str, str], tmp_path: Path, redis_prefix: str
 ) -> None:
     with two_servers(scratch_db_url, services["redis_url"], tmp_path, redis_prefix) as (a, b):
-        async with _client(b, world.merchant) as session:
+        async with gql_client(b, world.merchant) as session:
             request = GraphQLRequest(STATUS, variable_values={"id": world.campaign})
             events = session.subscribe(request, get_execution_result=True)
             async with asyncio.timeout(DEADLINE_S):
@@ -86,7 +76,7 @@ async def test_a_merchant_cannot_subscribe_to_another_merchants_campaign(
     world: World, scratch_db_url: str, services: dict[str, str], tmp_path: Path, redis_prefix: str
 ) -> None:
     with two_servers(scratch_db_url, services["redis_url"], tmp_path, redis_prefix) as (_a, b):
-        async with _client(b, world.merchant) as session:
+        async with gql_client(b, world.merchant) as session:
             request = GraphQLRequest(STATUS, variable_values={"id": world.other_campaign})
             with pytest.raises(TransportQueryError) as refused:
                 async with asyncio.timeout(DEADLINE_S):
@@ -106,7 +96,7 @@ async def test_a_rolled_back_mutation_publishes_nothing(
 ) -> None:
     version_key = f"{redis_prefix}changes:version"
     with two_servers(scratch_db_url, services["redis_url"], tmp_path, redis_prefix) as (a, b):
-        async with _client(b, world.merchant) as session:
+        async with gql_client(b, world.merchant) as session:
             request = GraphQLRequest(STATUS, variable_values={"id": world.campaign})
             events = session.subscribe(request, get_execution_result=True)
             async with asyncio.timeout(DEADLINE_S):
@@ -134,7 +124,7 @@ async def test_an_expired_token_closes_the_connection_with_4403(
     with two_servers(scratch_db_url, services["redis_url"], tmp_path, redis_prefix) as (_a, b):
         # a service token living 3 s, minted once the servers are up
         short = token(settings, Role.SERVICE, user_id=None, ttl=dt.timedelta(seconds=3))
-        async with _client(b, short) as session:
+        async with gql_client(b, short) as session:
             request = GraphQLRequest(STATUS, variable_values={"id": world.campaign})
             events = session.subscribe(request)
             with pytest.raises(Exception) as closed:  # noqa: B017 - the client's own; its cause has the code
@@ -163,7 +153,7 @@ async def test_queries_and_mutations_over_the_socket_follow_the_http_rules(
 ) -> None:
     log = tmp_path / "server.log"
     with serve(scratch_db_url, services["redis_url"], log, REDIS_KEY_PREFIX=redis_prefix) as base:
-        async with _client(base, world.marketer) as session, asyncio.timeout(DEADLINE_S):
+        async with gql_client(base, world.marketer) as session, asyncio.timeout(DEADLINE_S):
             read = await session.execute(GraphQLRequest(CAMPAIGN, variable_values={"id": world.campaign}))
             # a mutation retried with its idempotency key: written once, answered the same
             created = await session.execute(GraphQLRequest(CREATE, variable_values={"key": "ws-retry-1"}))

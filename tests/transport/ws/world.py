@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from gql import Client
+from gql.transport.websockets import WebsocketsTransport
 from strawberry import relay
 
 from core.database import create_engine, create_sessionmaker
@@ -116,3 +118,13 @@ def close_code(error: BaseException | None) -> int | None:
             return int(received.code)
         error = error.__cause__ or error.__context__
     return None
+
+
+def gql_client(base: str, bearer: str) -> Client:
+    """The Python gql client's WebSocket transport, pinned to the legacy graphql-ws subprotocol."""
+    transport = WebsocketsTransport(
+        url=ws_url(base),
+        init_payload={"Authorization": f"Bearer {bearer}"},
+        subprotocols=[WebsocketsTransport.APOLLO_SUBPROTOCOL],
+    )
+    return Client(transport=transport, fetch_schema_from_transport=False)
