@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import zoneinfo
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -235,6 +236,21 @@ class Settings(BaseSettings):
     # Live figures (campaignMetrics, experimentResults) are pushed at most this often while their
     # writes arrive: one message per interval with the latest figures, not one per ingested batch.
     subscription_coalesce_s: float = Field(default=2.0, ge=0)
+
+    # --- Notifications (issue 13). Users who never chose a time zone are timed in this IANA zone.
+    default_time_zone: str = "UTC"
+    # Active push devices per person; registering one more is refused until one is unregistered.
+    notification_max_devices_per_user: int = Field(default=10, ge=1)
+
+    @field_validator("default_time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        # A typo fails at start, not at the first campaign.
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"not an IANA time zone: {value!r}") from exc
+        return value
 
 
 @lru_cache(maxsize=1)
