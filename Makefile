@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # GraphiQL's browser files, served by the API (transport/ide.py): the lock's exact packages,
-# reinstalled only when the lock changes.
+# reinstalled only when package.json or the lock changes.
 $(NODE_STAMP): $(GRAPHIQL)/package.json $(GRAPHIQL)/package-lock.json
 	@command -v npm >/dev/null || { echo "npm is needed to install GraphiQL's files: install Node.js and npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
 	cd $(GRAPHIQL) && npm ci --no-audit --no-fund
