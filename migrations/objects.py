@@ -1,4 +1,5 @@
-"""Database objects Alembic's autogenerate does not model: views, trigger functions and triggers."""
+"""Database objects Alembic's autogenerate does not model: views, trigger functions and triggers,
+and the job engine's tables (procrastinate's, created from its own SQL, and job_errors beside them)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,13 @@ VIEWS = (
     "v_ab_test_summary",
     "v_campaign_performance_summary",
 )
+# migrations/versions/0009_job_engine.py: the engine's schema is the package's, not the models'.
+JOB_ENGINE_PREFIX = "procrastinate_"
+JOB_ENGINE_TABLES = ("job_errors",)
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    """Leave views out of autogenerate and `alembic check`."""
-    return not (type_ == "table" and reflected and compare_to is None and name in VIEWS)
+    """Leave views and the job engine's tables out of autogenerate and `alembic check`."""
+    if type_ != "table" or not reflected or compare_to is not None or name is None:
+        return True
+    return not (name in VIEWS or name in JOB_ENGINE_TABLES or name.startswith(JOB_ENGINE_PREFIX))
