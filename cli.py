@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from datetime import UTC, date, datetime, timedelta
 
@@ -17,7 +18,9 @@ from core.database import create_engine
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.tokens import mint_access_token, signing_secret
+from core.urls import redact
 from core.viewer import Role
+from jobs.process import worker_beside_server
 from schema import schema
 from transport.trusted_documents import ManifestError, load_trusted_documents
 
@@ -31,7 +34,9 @@ layers: server -> transport -> schema -> resolvers -> loaders -> models, core be
   resolvers/  business rules, one package per domain: reads, writes, validation, pure maths
   loaders/    DataLoaders, one module per domain: one SQL statement per batch of keys
   models/     SQLAlchemy typed models, one module per domain: the tables
-  core/       used by all: settings, database, Redis, viewer and role sets, context, errors, logging
+  core/       used by all: settings, database, Redis, viewer and role sets, context, errors, logging,
+              the job engine (core/jobs/: procrastinate's App, deferring in a write's transaction)
+  jobs/       background tasks (may call resolvers; nothing below imports them); `server.py worker`
 domains: users campaigns flags experiments analytics merchants ml admin auth (ARCHITECTURE.md)
 """
 
@@ -47,8 +52,6 @@ async def _seed_if_empty(settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     base = get_settings()
     if base.trusted_documents:
         # Checked once here, before any worker starts: a worker failing on it would be restarted.
@@ -68,20 +71,39 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host, port = args.host or settings.host, args.port or settings.port
         workers = args.workers or settings.workers
         print(f"GraphiQL: http://{host}:{port}/graphql  ({workers} worker(s); Ctrl-C stops)", flush=True)
-        uvicorn.run(
-            "server:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=settings.log_level.lower(),
-            # uvicorn's loggers propagate to ours: one format (JSON in production), one redaction.
-            log_config=None,
-            proxy_headers=False,
-            # Frames past the app's own limit (transport/websocket_protocols.py) are not even buffered.
-            ws_max_size=settings.ws_max_message_bytes + 1024,
-        )
+        with worker_beside_server(settings) as job_worker:
+            if job_worker is not None:
+                print(
+                    f"Job worker: process {job_worker.pid} (JOB_WORKER_IN_SERVER=false runs none)", flush=True
+                )
+            _run_uvicorn(settings, host=host, port=port, workers=workers)
     return 0
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def _run_uvicorn(settings: Settings, *, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again to the handler it found:
+    # the default one would kill the process there, before the job worker and the embedded servers are
+    # stopped. This one unwinds instead, through every `finally` of `serve`.
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    uvicorn.run(
+        "server:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        # uvicorn's loggers propagate to ours: one format (JSON in production), one redaction.
+        log_config=None,
+        proxy_headers=False,
+        # Frames past the app's own limit (transport/websocket_protocols.py) are not even buffered.
+        ws_max_size=settings.ws_max_message_bytes + 1024,
+    )
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
@@ -173,6 +195,23 @@ def cmd_recompute_results(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from jobs.worker import EngineSchemaMissing, run_worker
+
+    with services(get_settings(), need_redis=False) as settings:
+        if args.concurrency:
+            settings = settings.model_copy(update={"job_concurrency": args.concurrency})
+        if args.queue:
+            settings = settings.model_copy(update={"job_queues": ",".join(args.queue)})
+        print(f"Job worker on {redact(settings.database_url or '')} (SIGTERM or Ctrl-C stops)", flush=True)
+        try:
+            asyncio.run(run_worker(settings))
+        except EngineSchemaMissing as exc:
+            print(f"worker: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     sdl = schema.as_str() + "\n"
     if args.output == "-":
@@ -199,6 +238,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="uvicorn worker processes (default: WORKERS)")
     serve.add_argument("--no-seed", action="store_true", help="do not load demo data into an empty database")
     serve.set_defaults(func=cmd_serve)
+
+    wk = commands.add_parser("worker", help="run a background-job worker (any number, on any machine)")
+    wk.add_argument("--concurrency", type=int, help="jobs run at once (default: JOB_CONCURRENCY)")
+    wk.add_argument(
+        "--queue",
+        action="append",
+        metavar="NAME",
+        help="a queue to take jobs from (repeatable; default: all)",
+    )
+    wk.set_defaults(func=cmd_worker)
 
     mig = commands.add_parser("migrate", help="apply database migrations")
     mig.add_argument("revision", nargs="?", default="head", help="target revision (default: head)")

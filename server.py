@@ -28,6 +28,7 @@ from schema import schema
 from schema.caching.cache import response_cache_for
 from transport.health import healthz, readyz
 from transport.http import GraphQLEndpoint
+from transport.ide import ASSET_ROUTE
 from transport.surface import CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS, HttpSurface
 from transport.websocket import GraphQLWebSocket
 
@@ -88,6 +89,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
+    if endpoint.ide is not None:
+        routes.append(Route(ASSET_ROUTE, endpoint.ide.asset, methods=["GET"]))
     middleware = [
         # Outermost, so preflights, 413s and errors raised by inner layers carry the headers too.
         Middleware(HttpSurface, settings=settings),

@@ -4,6 +4,8 @@ schema and transport layers hold no SQL.
     server -> transport -> schema -> resolvers -> loaders -> models -> core
 
 A layer may import itself and any layer below it (core is below all); nothing imports server.py.
+Beside the request path, jobs/ (background tasks) may use resolvers and what they use; only the top
+layer (the worker command) imports it.
 In schema/ and transport/ nothing imports SQLAlchemy (not even a session type), nothing opens or
 calls a session, and models/ are used only for their enums and as row types in annotations. The scan reads
 the source (an AST), so a change that breaks a rule fails here before it is ever run.
@@ -22,7 +24,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 ORDER = ["server", "transport", "schema", "resolvers", "loaders", "models", "core"]
 # Outside the request path: what each may use.
-OTHERS = {"seed": {"seed", "models", "core"}, "migrations": {"migrations", "models", "core"}}
+OTHERS = {
+    "seed": {"seed", "models", "core"},
+    "migrations": {"migrations", "models", "core"},
+    "jobs": {"jobs", "resolvers", "loaders", "models", "core"},
+}
 NO_SQL_LAYERS = {"schema", "transport"}
 SESSION_NAMES = {"session", "db", "conn", "connection"}
 # Opening a session is the resolvers' job; the mutation runner opens the mutation's transaction
@@ -205,6 +211,9 @@ def test_every_module_keeps_the_layer_rules() -> None:
         ("transport/http.py", "import server", "nothing may"),
         ("schema/nodes.py", "from cli import main", "only server.py"),
         ("seed/flags.py", "from schema import schema", "an upper or foreign"),
+        ("jobs/maintenance.py", "from schema import schema", "an upper or foreign"),
+        ("resolvers/admin/writes.py", "from jobs import maintenance", "an upper or foreign"),
+        ("schema/admin/jobs.py", "import jobs.worker", "an upper or foreign"),
         ("schema/users/types.py", "from models.users import User\nuser = User()\n", "other than as an enum"),
         ("schema/users/types.py", "from models import users as m\nq = m.User.id\n", "other than as an enum"),
     ],

@@ -11,9 +11,8 @@ from collections.abc import Callable
 
 from graphql import ExecutionResult
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.http.temporal_response import TemporalResponse
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
@@ -26,6 +25,7 @@ from core.settings import Settings
 from core.viewer import Viewer
 from schema import schema
 from schema.extensions.errors import coded
+from transport.ide import GraphiQL
 from transport.media import (
     GRAPHQL_RESPONSE_JSON,
     JSON,
@@ -65,7 +65,7 @@ class GraphQLEndpoint:
     (queries only), answered as application/graphql-response+json or application/json by Accept.
 
     Strawberry's own view lacks the spec's media type and status codes, so this endpoint calls
-    `schema.execute` itself; GraphiQL is still Strawberry's page.
+    `schema.execute` itself. GraphiQL is our own page (transport/ide.py), on this path for a browser.
     """
 
     def __init__(self, settings: Settings, secret: str) -> None:
@@ -75,7 +75,7 @@ class GraphQLEndpoint:
         self.persisted = PersistedQueries(settings)
         # In trusted mode GraphiQL's documents (its introspection first) are not listed: no page.
         serves_ide = settings.graphiql_enabled and self.persisted.trusted is None
-        self.ide_html = get_graphql_ide_html("graphiql") if serves_ide else None
+        self.ide = GraphiQL() if serves_ide else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -86,8 +86,8 @@ class GraphQLEndpoint:
         accept = request.headers.get("accept", "")
         params = request.query_params
         if request.method == "GET" and not {"query", "extensions"} & params.keys() and "text/html" in accept:
-            if self.ide_html is not None:
-                return HTMLResponse(self.ide_html)
+            if self.ide is not None:
+                return self.ide.page()
         media = negotiate(accept)
         if media is None:
             problem = HttpProblem(406, f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {JSON}.")

@@ -25,12 +25,12 @@ _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 # The API answers JSON only: nothing may load, frame or run from its responses.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# GraphiQL (served by Strawberry's page) loads React and GraphiQL from unpkg and runs an inline script.
-IDE_CDN = "https://unpkg.com"
+# GraphiQL's page (transport/ide.py) loads its scripts and styles from this server only, and runs no
+# inline script; its fonts and icons are data: URLs inside its stylesheet; it talks to this origin
+# only ('self' covers ws:// and wss:// to the same host).
 IDE_CSP = (
-    f"default-src 'none'; script-src 'self' 'unsafe-inline' {IDE_CDN}; "
-    f"style-src 'self' 'unsafe-inline' {IDE_CDN}; font-src 'self' data: {IDE_CDN}; "
-    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    "default-src 'none'; script-src 'self'; style-src 'self'; font-src data:; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",

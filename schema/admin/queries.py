@@ -1,4 +1,4 @@
-"""The general audit log (auditLog), admins only."""
+"""The general audit log (auditLog) and the background jobs (schema/admin/jobs.py), admins only."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from strawberry import relay
 from core.context import Ctx
 from core.policies import ADMINS
 from resolvers.admin import reads as audit_log
+from schema.admin.jobs import JobQuery
 from schema.admin.types import AuditLogEntry
 from schema.connections import Connection, page_request, paged
 from schema.nodes import filter_pk
@@ -48,7 +49,7 @@ def audit_filter(given: AuditLogFilterInput | None) -> audit_log.AuditFilter:
 
 
 @strawberry.type
-class AdminQuery:
+class AdminQuery(JobQuery):
     @strawberry.field(
         description="The general audit log, newest first, a page at a time (admins).",
         permission_classes=[allow(ADMINS)],

@@ -48,6 +48,8 @@ MATRIX: dict[str, set[Role]] = {
     "topCampaigns": STAFF | {ME, S},
     "platformOverview": STAFF | {S},
     "auditLog": {A},
+    "jobQueues": {A},
+    "failedJobs": {A},
 }
 VIEWERS = {
     role: Viewer(role=role, user_id=None if role in (S, ANON) else 1, merchant_id=1 if role is ME else None)

@@ -36,6 +36,8 @@ def serve(database_url: str, redis_url: str, log_file: Path, **env: str) -> Iter
         "REDIS_URL": redis_url,
         "SEED_DEMO_ON_START": "false",
         "LOG_LEVEL": "INFO",
+        # A job worker beside each test server only where a test asks for one (tests/jobs/ do).
+        "JOB_WORKER_IN_SERVER": "false",
         **env,
     }
     # The real command line: its logging set-up (one format for uvicorn's lines and ours) is under test.

@@ -1,0 +1,43 @@
+"""Running a worker: `python server.py worker` on any number of machines, and the one `serve` starts.
+
+A worker takes jobs from PostgreSQL (woken by LISTEN/NOTIFY, polling as a fallback), runs up to
+JOB_CONCURRENCY at once and defers the periodic jobs' ticks. SIGTERM or SIGINT stops it gracefully:
+no new job is taken, running ones get JOB_SHUTDOWN_GRACE_S to finish, then are aborted and given back
+to the queue (an attempt counted, retried per the backoff). A second signal aborts at once.
+"""
+
+from __future__ import annotations
+
+import procrastinate
+from sqlalchemy import text
+
+from core.database import create_engine, create_sessionmaker
+from core.jobs.app import build_app
+from core.jobs.periodic import SESSIONMAKER, SETTINGS
+from core.settings import Settings
+from jobs import register
+
+
+class EngineSchemaMissing(RuntimeError):
+    """The database has no job tables: it was not migrated."""
+
+
+async def run_worker(
+    settings: Settings, *, app: procrastinate.App | None = None, install_signal_handlers: bool = True
+) -> None:
+    """Run a worker until it is stopped (a signal, or the task running it cancelled)."""
+    app = app or register(build_app(settings), settings)
+    # The tasks' own SQL (resolvers' code) runs on the server's driver, in a pool sized to the jobs
+    # running at once.
+    engine = create_engine(settings.database_url or "", settings, pool_size=settings.job_concurrency)
+    try:
+        async with engine.connect() as conn:
+            if (await conn.execute(text("SELECT to_regclass('procrastinate_jobs')"))).scalar() is None:
+                raise EngineSchemaMissing("the database has no job tables: run `python server.py migrate`")
+        async with app.open_async():
+            await app.run_worker_async(
+                additional_context={SESSIONMAKER: create_sessionmaker(engine), SETTINGS: settings},
+                install_signal_handlers=install_signal_handlers,
+            )
+    finally:
+        await engine.dispose()
