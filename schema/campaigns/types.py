@@ -61,6 +61,9 @@ class Campaign(LoadedNode, relay.Node):
     budget: Decimal = strawberry.field(description="Budget in USD.")
     cashback_percent: Decimal | None = strawberry.field(description="Extra cashback for CASHBACK campaigns.")
     target_segment: str | None = strawberry.field(description="Audience segment it targets.")
+    send_at_once: bool = strawberry.field(
+        description="Push and e-mail campaigns: everyone notified at start, not at each one's best time."
+    )
     created_at: dt.datetime = strawberry.field(description="Creation time (UTC).")
     updated_at: dt.datetime = strawberry.field(description="Last change (UTC).")
     merchant_id: strawberry.Private[int | None]
@@ -78,6 +81,7 @@ class Campaign(LoadedNode, relay.Node):
             budget=row.budget,
             cashback_percent=row.cashback_percent,
             target_segment=row.target_segment,
+            send_at_once=row.send_at_once,
             created_at=row.created_at,
             updated_at=row.updated_at,
             merchant_id=row.merchant_id,
