@@ -30,5 +30,7 @@ class NetworkRetries:
             retry=retry_if_exception_type(NetworkFailure),
             reraise=True,
         )
-        result: Result = await retrying(send)
-        return result
+        async for attempt in retrying:
+            with attempt:
+                return await send()
+        raise AssertionError("tenacity stops by raising (reraise=True)")
