@@ -95,8 +95,11 @@ class FcmProvider:
         if response.status_code != 200:
             code = Code.PROVIDER_AUTH if response.status_code < 500 else Code.PROVIDER_ERROR
             raise ProviderFailure(code, reason=f"token HTTP {response.status_code}")
-        answer = response.json()
-        return answer["access_token"], now + float(answer.get("expires_in", 3600)) - TOKEN_MARGIN_S
+        try:
+            answer = response.json()
+            return str(answer["access_token"]), now + float(answer.get("expires_in", 3600)) - TOKEN_MARGIN_S
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise ProviderFailure(Code.PROVIDER_AUTH, reason="token answer") from None
 
     async def send(self, message: Outgoing) -> Result:
         token = await self.access_token()
