@@ -1,0 +1,44 @@
+"""What the HTTP providers share: an httpx client made on first use, and its errors as failures."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+
+import httpx
+
+from core.delivery.message import Code, NetworkFailure, ProviderFailure
+
+
+class LazyClient:
+    """An `httpx.AsyncClient` opened on the first send (in the loop that sends), closed with its provider."""
+
+    def __init__(self, *, timeout: float, tls: ssl.SSLContext, http2: bool = False) -> None:
+        self._options = {"timeout": timeout, "verify": tls, "http2": http2, "follow_redirects": False}
+        self._client: httpx.AsyncClient | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> httpx.AsyncClient:
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    self._client = httpx.AsyncClient(**self._options)  # type: ignore[arg-type]
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+# Failures of the connection itself: nothing was answered, and trying again at once often works.
+RETRIED = (httpx.ConnectTimeout, httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError)
+
+
+def transport_failure(exc: httpx.TransportError, provider: str) -> ProviderFailure:
+    """A connection that failed before an answer is retried at once; a timeout is not (it took its time)."""
+    if isinstance(exc, RETRIED):
+        return NetworkFailure(f"{provider} {type(exc).__name__}")
+    if isinstance(exc, httpx.TimeoutException):
+        return ProviderFailure(Code.TIMEOUT, reason=provider)
+    return ProviderFailure(Code.NETWORK_ERROR, reason=f"{provider} {type(exc).__name__}")
