@@ -243,6 +243,24 @@ class Settings(BaseSettings):
     default_time_zone: str = "UTC"
     # Active push devices per person; registering one more is refused until one is unregistered.
     notification_max_devices_per_user: int = Field(default=10, ge=1)
+    # A campaign's notification is due at the person's best hour and day (user_optimal_send_times);
+    # unknown, at this local hour. At most this many notifications per person per local day (more
+    # move to the next day with room).
+    notification_default_hour: int = Field(default=10, ge=0, le=23)
+    notification_daily_cap: int = Field(default=3, ge=1)
+    # Notifications delivered, and deliveries sent, per round of the delivery job; the job looks for
+    # due work again this often when there was none.
+    notification_batch: int = Field(default=500, ge=1, le=10_000)
+    notification_poll_s: float = Field(default=2.0, gt=0)
+    # A delivery is tried this many times in all (waits between half and all of
+    # min(max, base x 2^(n-1)) seconds, or the provider's Retry-After), then kept as failed. A claimed
+    # delivery whose worker died is claimed again after the lease.
+    delivery_max_attempts: int = Field(default=8, ge=1, le=100)
+    delivery_retry_base_s: float = Field(default=5.0, gt=0)
+    delivery_retry_max_s: float = Field(default=3600.0, gt=0)
+    delivery_lease_s: float = Field(default=120.0, gt=0)
+    # The one-click unsubscribe link of campaign e-mails (List-Unsubscribe); unset: no such header.
+    email_unsubscribe_url: str | None = None
 
     @field_validator("default_time_zone")
     @classmethod
@@ -253,6 +271,7 @@ class Settings(BaseSettings):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"not an IANA time zone: {value!r}") from exc
         return value
+
     # --- Background jobs (issue 13): procrastinate, jobs kept in PostgreSQL next to the data. `serve`
     # starts one worker process beside uvicorn unless this is off (then run `server.py worker`).
     job_worker_in_server: bool = True
@@ -281,6 +300,8 @@ class Settings(BaseSettings):
     job_cron_recompute_results: str = "0 * * * *"
     job_cron_retry_stalled: str = "* * * * *"
     job_cron_prune_jobs: str = "45 0 * * *"
+    # Restarts the notification delivery loop, should it ever have stopped (it defers itself).
+    job_cron_deliver_notifications: str = "* * * * *"
 
     @field_validator(
         "job_cron_rollup_flag_usage",
@@ -288,6 +309,7 @@ class Settings(BaseSettings):
         "job_cron_recompute_results",
         "job_cron_retry_stalled",
         "job_cron_prune_jobs",
+        "job_cron_deliver_notifications",
     )
     @classmethod
     def _cron_is_valid(cls, value: str) -> str:
@@ -300,6 +322,7 @@ class Settings(BaseSettings):
     @property
     def job_queue_list(self) -> list[str] | None:
         return [q.strip() for q in self.job_queues.split(",") if q.strip()] or None
+
     # --- Notification delivery (issue 13, part 4): the providers of core/delivery/, each behind a
     # circuit breaker. Which provider serves each channel ("log": written to the log, development).
     email_provider: Literal["log", "smtp"] = "log"

@@ -13,8 +13,8 @@ from models.ml import CampaignOptimization
 # What the Campaign type reads of a row: the loaders and the campaign list select these, nothing more.
 CAMPAIGN_COLUMNS = (
     Campaign.id, Campaign.name, Campaign.description, Campaign.type, Campaign.status, Campaign.starts_at,
-    Campaign.ends_at, Campaign.budget, Campaign.cashback_percent, Campaign.target_segment, Campaign.send_at_once,
-    Campaign.created_at, Campaign.updated_at, Campaign.merchant_id,
+    Campaign.ends_at, Campaign.budget, Campaign.cashback_percent, Campaign.target_segment,
+    Campaign.send_at_once, Campaign.created_at, Campaign.updated_at, Campaign.merchant_id,
 )  # fmt: skip
 
 

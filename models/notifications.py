@@ -201,6 +201,13 @@ class Notification(Base):
         Index("ix_notifications_user_id_sent_at_id", "user_id", "sent_at", "id"),
         # unreadNotificationCount and the unread filter.
         Index("ix_notifications_user_id_unread", "user_id", postgresql_where=text(UNREAD)),
+        # The delivery job's claim: due and not delivered, oldest first.
+        Index(
+            "ix_notifications_due",
+            "deliver_at",
+            "id",
+            postgresql_where=text("sent_at IS NULL AND cancelled_at IS NULL"),
+        ),
         # Campaign cancellation: what has not been delivered yet.
         Index(
             "ix_notifications_campaign_id_pending", "campaign_id", postgresql_where=text("sent_at IS NULL")

@@ -202,6 +202,13 @@ def upgrade() -> None:
         postgresql_where=sa.text("sent_at IS NULL"),
     )
     op.create_index(
+        "ix_notifications_due",
+        "notifications",
+        ["deliver_at", "id"],
+        unique=False,
+        postgresql_where=sa.text("sent_at IS NULL AND cancelled_at IS NULL"),
+    )
+    op.create_index(
         "ix_notifications_user_id_sent_at_id", "notifications", ["user_id", "sent_at", "id"], unique=False
     )
     op.create_index(
@@ -279,6 +286,9 @@ def upgrade() -> None:
         ["notification_id", "channel", sa.literal_column("coalesce(device_id, 0)")],
         unique=True,
     )
+    op.add_column(
+        "campaigns", sa.Column("send_at_once", sa.Boolean(), server_default="false", nullable=False)
+    )
     op.add_column("users", sa.Column("time_zone", sa.String(length=64), nullable=True))
     for table in UPDATED_AT_TABLES:
         op.execute(
@@ -289,6 +299,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_column("users", "time_zone")
+    op.drop_column("campaigns", "send_at_once")
     op.drop_index("uq_notification_deliveries_target", table_name="notification_deliveries")
     op.drop_index("ix_notification_deliveries_status_next_attempt_at", table_name="notification_deliveries")
     op.drop_index(op.f("ix_notification_deliveries_device_id"), table_name="notification_deliveries")
@@ -307,6 +318,11 @@ def downgrade() -> None:
         "ix_notifications_user_id_unread", table_name="notifications", postgresql_where=sa.text(UNREAD)
     )
     op.drop_index("ix_notifications_user_id_sent_at_id", table_name="notifications")
+    op.drop_index(
+        "ix_notifications_due",
+        table_name="notifications",
+        postgresql_where=sa.text("sent_at IS NULL AND cancelled_at IS NULL"),
+    )
     op.drop_index(
         "ix_notifications_campaign_id_pending",
         table_name="notifications",

@@ -124,7 +124,8 @@ async def record(
             gone.append(attempt.device_id)
         counts["retry" if status == "pending" else status] += 1
         for name, value in (
-            ("id", attempt.id), ("status", status), ("provider", provider), ("provider_id", result.provider_id),
+            ("id", attempt.id), ("status", status), ("provider", provider),
+            ("provider_id", result.provider_id),
             ("last_error", None if result.error_code is None else result.error_code.value),
             ("next_attempt_at", next_at), ("sent_at", sent_at),
         ):  # fmt: skip

@@ -123,11 +123,18 @@ async def schedule_batch(
 ) -> tuple[int | None, ScheduleReport]:
     """Schedule the audience after user id `after`, one batch; returns the next `after` (None: done)."""
     report = ScheduleReport()
-    campaign = await session.scalar(select(Campaign).where(Campaign.id == campaign_id).with_for_update(read=True))
+    campaign = await session.scalar(
+        select(Campaign).where(Campaign.id == campaign_id).with_for_update(read=True)
+    )
     if campaign is None or campaign.status != CampaignStatus.RUNNING.value or campaign.type not in CHANNELS:
         report.stopped = "NOT_RUNNING" if campaign is not None and campaign.type in CHANNELS else "NOT_A_SEND"
         return None, report
-    params = {"after": after, "segment": campaign.target_segment, "category": Category.OFFERS.value, "limit": BATCH}
+    params = {
+        "after": after,
+        "segment": campaign.target_segment,
+        "category": Category.OFFERS.value,
+        "limit": BATCH,
+    }
     people = (await session.execute(AUDIENCE, params)).all()
     if not people:
         return None, report
@@ -152,7 +159,10 @@ async def schedule_batch(
         else:
             chosen.append((row.id, due))
     if chosen:
-        data = {"link": f"swipesavvy://campaigns/{campaign_id}", "campaignId": relay.to_base64("Campaign", campaign_id)}
+        data = {
+            "link": f"swipesavvy://campaigns/{campaign_id}",
+            "campaignId": relay.to_base64("Campaign", campaign_id),
+        }
         written = await session.execute(
             INSERT,
             {
@@ -189,4 +199,3 @@ async def schedule_campaign(
         total.skipped.update(report.skipped)
         total.stopped = total.stopped or report.stopped
     return total
-

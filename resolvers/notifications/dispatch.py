@@ -78,7 +78,10 @@ def _rows(claimed: list, people: dict, channels: dict, now: dt.datetime) -> list
             elif channel == Channel.PUSH.value:
                 if not person.devices:
                     rows.append((n.id, channel, None, DeliveryStatus.SKIPPED.value, "NO_DEVICE", None))
-                rows.extend((n.id, channel, device, DeliveryStatus.PENDING.value, None, None) for device in person.devices)
+                rows.extend(
+                    (n.id, channel, device, DeliveryStatus.PENDING.value, None, None)
+                    for device in person.devices
+                )
             elif channel == Channel.EMAIL.value and not person.has_email:
                 rows.append((n.id, channel, None, DeliveryStatus.SKIPPED.value, "NO_ADDRESS", None))
             else:
@@ -99,7 +102,9 @@ async def dispatch_due(session: AsyncSession, *, now: dt.datetime, limit: int) -
     rows = _rows(claimed, people, channels, now)
     columns = list(zip(*rows, strict=True))
     names = ("notification_id", "channel", "device_id", "status", "last_error", "sent_at")
-    await session.execute(INSERT_DELIVERIES, {name: list(values) for name, values in zip(names, columns, strict=True)})
+    await session.execute(
+        INSERT_DELIVERIES, {name: list(values) for name, values in zip(names, columns, strict=True)}
+    )
     # Text statements are invisible to the change tracker: notificationReceived watches these keys.
     wrote_keys(session, "notifications", "user_id", {n.user_id for n in claimed})
     pending = sum(1 for r in rows if r[3] == DeliveryStatus.PENDING.value)

@@ -59,7 +59,11 @@ def best_time(person: Person, now: dt.datetime, default_hour: int) -> dt.datetim
     hour = default_hour if person.best_hour is None else person.best_hour
     for days in range(8):
         day = local_now.date() + dt.timedelta(days=days)
-        if person.best_hour is not None and person.best_day is not None and _sunday_based(day) != person.best_day:
+        if (
+            person.best_hour is not None
+            and person.best_day is not None
+            and _sunday_based(day) != person.best_day
+        ):
             continue
         candidate = dt.datetime.combine(day, dt.time(hour), person.time_zone)
         candidate = _same_wall_time(candidate)

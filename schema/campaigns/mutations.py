@@ -36,7 +36,8 @@ class CreateCampaignInput:
     merchant_id: relay.GlobalID | None = strawberry.field(default=None, description="The promoted merchant.")
     target_segment: str | None = strawberry.field(default=None, description="Audience segment (up to 100).")
     send_at_once: bool | None = strawberry.field(
-        default=None, description="Push and e-mail campaigns: notify everyone at start, not at each one's best time."
+        default=None,
+        description="Push and e-mail campaigns: notify everyone at start, not at each one's best time.",
     )
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
@@ -54,7 +55,8 @@ class UpdateCampaignInput:
     merchant_id: relay.GlobalID | None = strawberry.field(default=None, description="The promoted merchant.")
     target_segment: str | None = strawberry.field(default=None, description="Audience segment (up to 100).")
     send_at_once: bool | None = strawberry.field(
-        default=None, description="Push and e-mail campaigns: notify everyone at start, not at each one's best time."
+        default=None,
+        description="Push and e-mail campaigns: notify everyone at start, not at each one's best time.",
     )
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
