@@ -222,3 +222,12 @@ def test_the_body_is_what_was_signed() -> None:
     expected = Webhook(SECRET).sign("d-2001", datetime.fromtimestamp(1_700_000_000, UTC), body.decode())
     assert headers["webhook-signature"] == expected
     assert orjson.loads(body)["data"]["deliveryId"] == "d-2001"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://[::1", "https://example.com:99999/h", "notaurl", "ftp://example.com/h", "https://exa mple.com/"],
+)
+async def test_a_url_that_is_not_a_receiver_is_rejected(delivery: Callable[..., Delivery], url: str) -> None:
+    result = await delivery().send(hook(url))
+    assert (result.status, result.error_code) == (Status.REJECTED, Code.INVALID_RECIPIENT)
