@@ -86,9 +86,7 @@ class SmtpProvider:
             if 500 <= exc.code < 600 and isinstance(exc, aiosmtplib.SMTPDataError):
                 return Result.rejected(Code.MESSAGE_REFUSED, reason=f"SMTP {exc.code}")
             raise ProviderFailure(Code.PROVIDER_ERROR, reason=f"SMTP {exc.code}") from None
-        except aiosmtplib.SMTPConnectTimeoutError:
-            raise NetworkFailure("SMTP connect timeout") from None
-        except aiosmtplib.SMTPTimeoutError:
+        except aiosmtplib.SMTPTimeoutError:  # connect timeouts too: not tried again within the send
             raise ProviderFailure(Code.TIMEOUT, reason="SMTP") from None
         except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPServerDisconnected, ConnectionError) as exc:
             raise NetworkFailure(f"SMTP {type(exc).__name__}") from None

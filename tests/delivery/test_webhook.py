@@ -231,3 +231,20 @@ def test_the_body_is_what_was_signed() -> None:
 async def test_a_url_that_is_not_a_receiver_is_rejected(delivery: Callable[..., Delivery], url: str) -> None:
     result = await delivery().send(hook(url))
     assert (result.status, result.error_code) == (Status.REJECTED, Code.INVALID_RECIPIENT)
+
+
+async def test_a_failed_trial_after_the_pause_reopens_the_breaker_at_once(
+    delivery: Callable[..., Delivery], receiver: tuple[Receiver, str]
+) -> None:
+    recorder, url = receiver
+    sender = delivery()
+    recorder.answer = 503
+    for n in range(3):
+        await sender.send(hook(url, f"d-{n}"))
+    await asyncio.sleep(0.6)
+    # when the one trial after the pause fails too
+    trial = await sender.send(hook(url, "d-trial"))
+    after = await sender.send(hook(url, "d-after"))
+    # then the breaker is open again after a single failure, not after another three
+    assert trial.error_code is Code.PROVIDER_ERROR and after.error_code is Code.PROVIDER_UNAVAILABLE
+    assert recorder.requests == 4
