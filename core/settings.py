@@ -339,8 +339,8 @@ class Settings(BaseSettings):
     # row; while open, sends return PROVIDER_UNAVAILABLE at once; after the pause one is let through.
     delivery_breaker_threshold: int = Field(default=5, ge=1)
     delivery_breaker_open_s: float = Field(default=30.0, gt=0)
-    # Attempts of one send when the network fails (refused or dropped connection), within the send;
-    # longer waits are the job engine's.
+    # Attempts of one send when its connection is refused or dropped, within the send (a timeout is
+    # not tried again at once); longer waits are the job engine's.
     delivery_network_attempts: int = Field(default=3, ge=1, le=10)
     delivery_network_retry_wait_s: float = Field(default=0.2, ge=0, le=5)
     # SMTP (EMAIL_PROVIDER=smtp). SMTP_SECURITY: "starttls" (port 587), "tls" (implicit, 465), "none".

@@ -31,12 +31,13 @@ class LazyClient:
             self._client = None
 
 
-# Failures of the connection itself: nothing was answered, and trying again at once often works.
-RETRIED = (httpx.ConnectTimeout, httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError)
+# Connections refused or dropped fail fast, and trying again at once often works. A timeout (connect
+# included) already took its full time: tried again later, or a send would take attempts x timeout.
+RETRIED = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError)
 
 
 def transport_failure(exc: httpx.TransportError, provider: str) -> ProviderFailure:
-    """A connection that failed before an answer is retried at once; a timeout is not (it took its time)."""
+    """A connection refused or dropped is retried within the send; a timeout is not."""
     if isinstance(exc, RETRIED):
         return NetworkFailure(f"{provider} {type(exc).__name__}")
     if isinstance(exc, httpx.TimeoutException):

@@ -1,4 +1,4 @@
-"""Short retries within one send, for a connection that failed before the provider answered.
+"""Short retries within one send, for a connection refused or dropped before the provider answered.
 
 Only `NetworkFailure` is retried here, a few times, a fraction of a second apart: a provider that
 answered with an error, or that stays unreachable, is the breaker's and then the job engine's

@@ -6,6 +6,7 @@ mail system or client that saw it already can drop the repeat.
 
 from __future__ import annotations
 
+import re
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 
@@ -14,6 +15,9 @@ import aiosmtplib
 from core.delivery.message import Code, NetworkFailure, Outgoing, ProviderFailure, Result
 from core.delivery.tls import client_context
 from core.settings import Settings
+
+# One address, no display name, nothing that could start another header or SMTP command.
+_ADDRESS = re.compile(r"^[^\s@<>,;\"]+@[^\s@<>,;\"]+$")
 
 
 def message_id_domain(settings: Settings) -> str:
@@ -51,7 +55,12 @@ class SmtpProvider:
         return mail
 
     async def send(self, message: Outgoing) -> Result:
-        mail = self.compose(message)
+        if not _ADDRESS.match(message.address):
+            return Result.rejected(Code.INVALID_RECIPIENT, reason="address")
+        try:
+            mail = self.compose(message)
+        except ValueError:  # a header the email package refuses (a line break in the title)
+            return Result.rejected(Code.MESSAGE_REFUSED, reason="headers")
         settings = self.settings
         try:
             await aiosmtplib.send(
@@ -77,9 +86,7 @@ class SmtpProvider:
             if 500 <= exc.code < 600 and isinstance(exc, aiosmtplib.SMTPDataError):
                 return Result.rejected(Code.MESSAGE_REFUSED, reason=f"SMTP {exc.code}")
             raise ProviderFailure(Code.PROVIDER_ERROR, reason=f"SMTP {exc.code}") from None
-        except aiosmtplib.SMTPConnectTimeoutError:
-            raise NetworkFailure("SMTP connect timeout") from None
-        except aiosmtplib.SMTPTimeoutError:
+        except aiosmtplib.SMTPTimeoutError:  # connect timeouts too: not tried again within the send
             raise ProviderFailure(Code.TIMEOUT, reason="SMTP") from None
         except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPServerDisconnected, ConnectionError) as exc:
             raise NetworkFailure(f"SMTP {type(exc).__name__}") from None

@@ -68,13 +68,13 @@ class WebhookProvider:
 
     def circuit(self, message: Outgoing) -> str:
         """One breaker per receiving host: one dead receiver must not hold back the others."""
-        parts = urlsplit(message.address)
-        return f"webhook:{parts.hostname}:{parts.port or ''}"
+        target = _target(message.address)
+        return f"webhook:{target[1]}:{target[2] or ''}" if target else "webhook:invalid"
 
     async def send(self, message: Outgoing) -> Result:
-        parts = urlsplit(message.address)
+        target = _target(message.address)
         allowed = ("https",) if self.https_only else ("https", "http")
-        if parts.scheme not in allowed or not parts.hostname:
+        if target is None or target[0] not in allowed:
             return Result.rejected(Code.INVALID_RECIPIENT, reason="webhook URL")
         body = payload(message)
         timestamp = int(time.time())
@@ -89,12 +89,26 @@ class WebhookProvider:
         client = await self.client.get()
         try:
             response = await client.post(message.address, content=body, headers=headers)
+        except httpx.InvalidURL:
+            return Result.rejected(Code.INVALID_RECIPIENT, reason="webhook URL")
         except httpx.TransportError as exc:
             raise transport_failure(exc, "webhook") from None
         return _outcome(response)
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def _target(url: str) -> tuple[str, str, int | None] | None:
+    """Scheme, host and port of a receiver's URL; None when it is not one (a URL is the user's input)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname or any(c.isspace() for c in url):
+        return None
+    return parts.scheme, parts.hostname, port
 
 
 def _outcome(response: httpx.Response) -> Result:

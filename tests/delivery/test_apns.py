@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from core.delivery.apns import ApnsProvider
-from core.delivery.message import Channel, Code, Outgoing, Platform, Status
+from core.delivery.message import Channel, Code, Outgoing, Platform, ProviderFailure, Status
 from core.settings import Settings
 from tests.delivery.conftest import MakeDelivery, MakeSettings, key_file
 from tests.delivery.servers import Tls, asgi_server
@@ -203,7 +203,7 @@ async def test_an_expired_provider_token_is_made_anew_for_the_next_send(
     try:
         await provider.send(push())
         now[0] += 5
-        with pytest.raises(Exception, match="PROVIDER_AUTH"):
+        with pytest.raises(ProviderFailure, match="PROVIDER_AUTH"):
             await provider.send(push("f" * 64))
         await provider.send(push())
     finally:

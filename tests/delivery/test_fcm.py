@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from core.delivery.fcm import FcmProvider
-from core.delivery.message import Channel, Code, Outgoing, Platform, Status
+from core.delivery.message import Channel, Code, Outgoing, Platform, ProviderFailure, Status
 from core.settings import Settings
 from tests.delivery.conftest import MakeDelivery, MakeSettings, key_file
 from tests.delivery.servers import asgi_server
@@ -211,7 +211,7 @@ async def test_a_refused_access_token_is_fetched_again(
     try:
         await provider.send(push())
         fake.revoked.add("access-1")
-        with pytest.raises(Exception, match="PROVIDER_AUTH"):
+        with pytest.raises(ProviderFailure, match="PROVIDER_AUTH"):
             await provider.send(push())
         result = await provider.send(push())
     finally:

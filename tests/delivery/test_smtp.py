@@ -122,3 +122,28 @@ async def test_password_reset_links_go_out_as_e_mail_without_an_unsubscribe_head
     assert one["Message-ID"] == two["Message-ID"]
     assert "tok-for-ann" not in one["Message-ID"]
     assert one["List-Unsubscribe"] is None
+
+
+async def test_malformed_addresses_and_headers_are_refused_without_a_connection(
+    make_settings: MakeSettings,
+) -> None:
+    settings = make_settings(
+        email_provider="smtp", smtp_port=closed_port(), smtp_host="127.0.0.1", smtp_security="none"
+    )
+    delivery = Delivery(settings)
+    bad_address = await delivery.send(offer(to="ann@example.com\r\nBcc: all@example.com"))
+    no_domain = await delivery.send(offer(to="ann"))
+    split_subject = Outgoing(
+        delivery_id="d-1",
+        channel=Channel.EMAIL,
+        address="ann@example.com",
+        title="Hi\r\nBcc: x@y.z",
+        body="b",
+    )
+    bad_title = await delivery.send(split_subject)
+    assert (bad_address.status, bad_address.error_code) == (Status.REJECTED, Code.INVALID_RECIPIENT)
+    assert no_domain.error_code is Code.INVALID_RECIPIENT
+    assert (bad_title.status, bad_title.error_code) == (Status.REJECTED, Code.MESSAGE_REFUSED)
+    # nothing was attempted: the closed port would have counted network failures
+    assert delivery.breakers.state_of("smtp") == "closed"
+    assert [s.failures for s in delivery.breaker_states()] == [0]

@@ -222,3 +222,29 @@ def test_the_body_is_what_was_signed() -> None:
     expected = Webhook(SECRET).sign("d-2001", datetime.fromtimestamp(1_700_000_000, UTC), body.decode())
     assert headers["webhook-signature"] == expected
     assert orjson.loads(body)["data"]["deliveryId"] == "d-2001"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://[::1", "https://example.com:99999/h", "notaurl", "ftp://example.com/h", "https://exa mple.com/"],
+)
+async def test_a_url_that_is_not_a_receiver_is_rejected(delivery: Callable[..., Delivery], url: str) -> None:
+    result = await delivery().send(hook(url))
+    assert (result.status, result.error_code) == (Status.REJECTED, Code.INVALID_RECIPIENT)
+
+
+async def test_a_failed_trial_after_the_pause_reopens_the_breaker_at_once(
+    delivery: Callable[..., Delivery], receiver: tuple[Receiver, str]
+) -> None:
+    recorder, url = receiver
+    sender = delivery()
+    recorder.answer = 503
+    for n in range(3):
+        await sender.send(hook(url, f"d-{n}"))
+    await asyncio.sleep(0.6)
+    # when the one trial after the pause fails too
+    trial = await sender.send(hook(url, "d-trial"))
+    after = await sender.send(hook(url, "d-after"))
+    # then the breaker is open again after a single failure, not after another three
+    assert trial.error_code is Code.PROVIDER_ERROR and after.error_code is Code.PROVIDER_UNAVAILABLE
+    assert recorder.requests == 4
