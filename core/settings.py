@@ -242,7 +242,7 @@ class Settings(BaseSettings):
     # --- Notifications (issue 13). Users who never chose a time zone are timed in this IANA zone.
     default_time_zone: str = "UTC"
     # Active push devices per person; registering one more is refused until one is unregistered.
-    notification_max_devices_per_user: int = Field(default=10, ge=1)
+    notification_max_devices_per_user: int = Field(default=10, ge=1, le=50)
     # A campaign's notification is due at the person's best hour and day (user_optimal_send_times);
     # unknown, at this local hour. At most this many notifications per person per local day (more
     # move to the next day with room).

@@ -61,7 +61,8 @@ async def _counts(session: Reader, column: object, keys: list[int]) -> list[Send
     for key, channel, status, count in await session.execute(deliveries):
         per_key.setdefault(key, []).append((channel, status, count))
     return [
-        SendCounts(*by_key[k], deliveries=tuple(per_key.get(k, ()))) if k in by_key else SendCounts() for k in keys
+        SendCounts(*by_key[k], deliveries=tuple(per_key.get(k, ()))) if k in by_key else SendCounts()
+        for k in keys
     ]
 
 

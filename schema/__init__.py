@@ -49,6 +49,8 @@ from schema.merchants.queries import MerchantQuery
 from schema.ml.mutations import MlMutation
 from schema.notifications.mutations import NotificationMutation
 from schema.notifications.queries import NotificationQuery
+from schema.notifications.sends import NotificationSendMutation, NotificationSendQuery
+from schema.notifications.subscriptions import NotificationSubscription
 from schema.permissions import allow
 from schema.scalars import SCALAR_OVERRIDES
 from schema.users.mutations import UserMutation
@@ -64,6 +66,7 @@ class Query(
     AnalyticsQuery,
     MerchantQuery,
     NotificationQuery,
+    NotificationSendQuery,
     AdminQuery,
 ):
     # Each type's resolve_nodes applies its own type policy and row visibility.
@@ -90,6 +93,7 @@ class Mutation(
     UserMutation,
     MerchantMutation,
     NotificationMutation,
+    NotificationSendMutation,
     MlMutation,
     AdminMutation,
 ):
@@ -107,6 +111,7 @@ class Subscription(
     AnalyticsSubscription,
     ExperimentSubscription,
     FlagSubscription,
+    NotificationSubscription,
     AdminSubscription,
 ):
     pass

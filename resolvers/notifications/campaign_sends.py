@@ -172,7 +172,8 @@ async def schedule_batch(
             },
         )  # fmt: skip
         report.scheduled = len(written.all())
-        report.skipped["ALREADY_SCHEDULED"] += len(chosen) - report.scheduled
+        if len(chosen) > report.scheduled:
+            report.skipped["ALREADY_SCHEDULED"] += len(chosen) - report.scheduled
     return ids[-1], report
 
 

@@ -14,15 +14,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Row, Select, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.jobs.enqueue import enqueue_in
+from loaders.base import Reader
+from loaders.notification_sends import SEND_COLUMNS
 from models.notifications import Category, Channel, Notification, NotificationSend, SendStatus
 from models.users import LoyaltyTier
 from resolvers.audit import Actor, record_change, snapshot
 from resolvers.notifications.campaign_sends import QUEUE
 from resolvers.outcomes import Outcome, ProblemCode, Problems
+from resolvers.pagination import Page, PageRequest, SortKey, paginate
 
 FAN_OUT_TASK = "fan-out-notification-send"
 TITLE_MAX, BODY_MAX, SEGMENT_MAX, MAX_USERS = 120, 2000, 100, 10_000
@@ -154,3 +157,16 @@ async def cancel_send(
         entity_id=send.id, before=before, after=snapshot(send),
     )  # fmt: skip
     return Outcome(value=send, ref=("NotificationSend", send.id))
+
+
+# ix_notification_sends_status_scheduled_for serves a status filter; the list is short (staff sends).
+NEWEST_FIRST = SortKey(column=NotificationSend.created_at, id_column=NotificationSend.id, descending=True)
+
+
+async def list_sends(
+    *, session: Reader, status: SendStatus | None, page: PageRequest
+) -> tuple[Page[Row], Select[Any]]:
+    query = select(*SEND_COLUMNS)
+    if status is not None:
+        query = query.where(NotificationSend.status == status.value)
+    return await paginate(session, query, key=NEWEST_FIRST, page=page), query

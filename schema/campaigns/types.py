@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from schema.experiments.types import Experiment
     from schema.merchants.types import Merchant
     from schema.ml.types import CampaignOptimization
+    from schema.notifications.sends import NotificationCounts
 
 
 CampaignStatus = strawberry.enum(
@@ -112,6 +113,21 @@ class Campaign(LoadedNode, relay.Node):
 
         rows = await info.context.loader(ExperimentsByCampaignLoader).load(self.id)
         return [Experiment.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description=(
+            "What became of the notifications of a push or e-mail campaign: scheduled, shown, opened, "
+            "cancelled, and its deliveries per channel and state (no person named)."
+        ),
+        permission_classes=[allow(ANALYTICS_READERS)],
+    )
+    async def notification_counts(
+        self, info: Ctx
+    ) -> Annotated[NotificationCounts, strawberry.lazy("schema.notifications.sends")] | None:
+        from loaders.notification_sends import CountsByCampaignLoader
+        from schema.notifications.sends import NotificationCounts
+
+        return NotificationCounts.from_counts(await info.context.loader(CountsByCampaignLoader).load(self.id))
 
     @strawberry.field(
         description="Optimisation advice from the ML models, most urgent first.",

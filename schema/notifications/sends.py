@@ -10,11 +10,12 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from core.context import Ctx
-from core.policies import NOTIFICATION_SENDERS
+from core.policies import ANALYTICS_READERS, NOTIFICATION_SENDERS
 from loaders.notification_sends import CountsBySendLoader, NotificationSendByIdLoader, SendCounts
 from models import notifications as m
 from models.users import LoyaltyTier as TierModel
 from resolvers.notifications import sends
+from schema.connections import Connection, page_request, paged
 from schema.mutation_runner import IDEMPOTENCY_KEY_HELP, UserError, by_id, not_an_id, pk_of, run_mutation
 from schema.nodes import LoadedNode
 from schema.notifications.types import Category, Channel
@@ -25,7 +26,7 @@ SendStatus = strawberry.enum(m.SendStatus, name="NotificationSendStatus", descri
 DeliveryStatus = strawberry.enum(m.DeliveryStatus, description="Where one delivery is.")
 
 
-@type_policy(NOTIFICATION_SENDERS)
+@type_policy(ANALYTICS_READERS)
 @strawberry.type(description="How many deliveries of one channel are in one state.")
 class DeliveryCount:
     channel: Channel = strawberry.field(description="The channel.")
@@ -33,7 +34,7 @@ class DeliveryCount:
     count: int = strawberry.field(description="How many.")
 
 
-@type_policy(NOTIFICATION_SENDERS)
+@type_policy(ANALYTICS_READERS)
 @strawberry.type(description="What became of the notifications of a send or a campaign (no person named).")
 class NotificationCounts:
     scheduled: int = strawberry.field(description="Waiting for their time.")
@@ -91,7 +92,9 @@ class NotificationSend(LoadedNode, relay.Node):
 
 @strawberry.input(description="Exactly one audience.")
 class AudienceInput:
-    user_ids: list[relay.GlobalID] | None = strawberry.field(default=None, description="These users (up to 10,000).")
+    user_ids: list[relay.GlobalID] | None = strawberry.field(
+        default=None, description="These users (up to 10,000)."
+    )
     tier: LoyaltyTier | None = strawberry.field(default=None, description="Customers of this tier.")
     segment: str | None = strawberry.field(default=None, description="Customers in this segment.")
 
@@ -104,7 +107,9 @@ class SendNotificationInput:
     channels: list[Channel] = strawberry.field(description="Push and/or e-mail; in-app always.")
     category: Category = strawberry.field(default=m.Category.ANNOUNCEMENTS, description="Its category.")
     data: JSON | None = strawberry.field(default=None, description="Deep-link data (up to 4 KB of JSON).")
-    scheduled_for: dt.datetime | None = strawberry.field(default=None, description="When (UTC); now if omitted.")
+    scheduled_for: dt.datetime | None = strawberry.field(
+        default=None, description="When (UTC); now if omitted."
+    )
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
@@ -129,7 +134,9 @@ class NotificationSendMutation:
         description="Send a message to an audience, now or at a time (marketers and admins).",
         permission_classes=[allow(NOTIFICATION_SENDERS)],
     )
-    async def send_notification(self, info: Ctx, input: SendNotificationInput) -> NotificationSendPayload | None:
+    async def send_notification(
+        self, info: Ctx, input: SendNotificationInput
+    ) -> NotificationSendPayload | None:
         errors: list[UserError] = []
         user_ids = None
         if input.audience.user_ids is not None:
@@ -149,8 +156,12 @@ class NotificationSendMutation:
             data=input.data, scheduled_for=input.scheduled_for,
         )  # fmt: skip
         write = partial(sends.create_send, data=fields, now=dt.datetime.now(dt.UTC))
-        row, errors = await run_mutation(info, operation="sendNotification", input=input, write=write, reread=REREAD)
-        return NotificationSendPayload(send=None if row is None else NotificationSend.from_row(row), user_errors=errors)
+        row, errors = await run_mutation(
+            info, operation="sendNotification", input=input, write=write, reread=REREAD
+        )
+        return NotificationSendPayload(
+            send=None if row is None else NotificationSend.from_row(row), user_errors=errors
+        )
 
     @strawberry.mutation(
         description="Cancel a send: what is not delivered yet never will be.",
@@ -166,4 +177,30 @@ class NotificationSendMutation:
         row, errors = await run_mutation(
             info, operation="cancelNotificationSend", input=input, write=write, reread=REREAD
         )
-        return NotificationSendPayload(send=None if row is None else NotificationSend.from_row(row), user_errors=errors)
+        return NotificationSendPayload(
+            send=None if row is None else NotificationSend.from_row(row), user_errors=errors
+        )
+
+
+@strawberry.type
+class NotificationSendQuery:
+    @strawberry.field(
+        description="Sends to audiences, newest first, a page at a time (marketers and admins).",
+        permission_classes=[allow(NOTIFICATION_SENDERS)],
+    )
+    async def notification_sends(
+        self,
+        info: Ctx,
+        status: SendStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[NotificationSend] | None:
+        request = page_request(first, after, last, before)
+        wanted = None if status is None else m.SendStatus(status.value)
+        return await paged(
+            info.context,
+            lambda session: sends.list_sends(session=session, status=wanted, page=request),
+            NotificationSend.from_row,
+        )
