@@ -251,6 +251,8 @@ class Settings(BaseSettings):
     # Notifications delivered, and deliveries sent, per round of the delivery job; the job looks for
     # due work again this often when there was none.
     notification_batch: int = Field(default=500, ge=1, le=10_000)
+    # People a campaign's schedule writes per transaction (a pause waits for at most one of them).
+    notification_schedule_batch: int = Field(default=1000, ge=1, le=50_000)
     notification_poll_s: float = Field(default=2.0, gt=0)
     # A delivery is tried this many times in all (waits between half and all of
     # min(max, base x 2^(n-1)) seconds, or the provider's Retry-After), then kept as failed. A claimed

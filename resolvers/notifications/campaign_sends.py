@@ -38,7 +38,6 @@ CHANNELS = {
     CampaignType.PUSH_NOTIFICATION.value: (Channel.IN_APP, Channel.PUSH),
     CampaignType.EMAIL_OFFER.value: (Channel.IN_APP, Channel.EMAIL),
 }
-BATCH = 1_000
 STOPPED = (CampaignStatus.PAUSED.value, CampaignStatus.COMPLETED.value, CampaignStatus.ARCHIVED.value)
 
 AUDIENCE = text("""
@@ -133,7 +132,7 @@ async def schedule_batch(
         "after": after,
         "segment": campaign.target_segment,
         "category": Category.OFFERS.value,
-        "limit": BATCH,
+        "limit": settings.notification_schedule_batch,
     }
     people = (await session.execute(AUDIENCE, params)).all()
     if not people:
