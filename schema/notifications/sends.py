@@ -104,7 +104,9 @@ class SendNotificationInput:
     title: str = strawberry.field(description="Headline (1-120 characters).")
     body: str = strawberry.field(description="Text (1-2000 characters).")
     audience: AudienceInput = strawberry.field(description="Who receives it.")
-    channels: list[Channel] = strawberry.field(description="Push and/or e-mail; in-app always.")
+    channels: list[Channel] = strawberry.field(
+        description="Push and/or e-mail besides in-app (always); empty: in-app only."
+    )
     category: Category = strawberry.field(default=m.Category.ANNOUNCEMENTS, description="Its category.")
     data: JSON | None = strawberry.field(default=None, description="Deep-link data (up to 4 KB of JSON).")
     scheduled_for: dt.datetime | None = strawberry.field(
