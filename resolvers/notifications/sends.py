@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.jobs.enqueue import enqueue_in
 from loaders.base import Reader
-from loaders.notification_sends import SEND_COLUMNS
+from loaders.notifications import SEND_COLUMNS
 from models.notifications import Category, Channel, Notification, NotificationSend, SendStatus
 from models.users import LoyaltyTier
 from resolvers.audit import Actor, record_change, snapshot

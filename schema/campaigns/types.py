@@ -124,7 +124,7 @@ class Campaign(LoadedNode, relay.Node):
     async def notification_counts(
         self, info: Ctx
     ) -> Annotated[NotificationCounts, strawberry.lazy("schema.notifications.sends")] | None:
-        from loaders.notification_sends import CountsByCampaignLoader
+        from loaders.notifications import CountsByCampaignLoader
         from schema.notifications.sends import NotificationCounts
 
         return NotificationCounts.from_counts(await info.context.loader(CountsByCampaignLoader).load(self.id))

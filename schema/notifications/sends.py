@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 
 from core.context import Ctx
 from core.policies import ANALYTICS_READERS, NOTIFICATION_SENDERS
-from loaders.notification_sends import CountsBySendLoader, NotificationSendByIdLoader, SendCounts
+from loaders.notifications import CountsBySendLoader, NotificationSendByIdLoader, SendCounts
 from models import notifications as m
 from models.users import LoyaltyTier as TierModel
 from resolvers.notifications import sends
