@@ -1,6 +1,7 @@
 """Types of the notifications domain: the centre's notifications, devices, and what a person agreed
-to receive. Personal rows: each person sees their own (admins everyone's); never kept in the shared
-response cache (no cache hint: max age 0)."""
+to receive. Personal rows: each person sees their own (admins everyone's). PRIVATE with max age 0:
+never kept by the response cache, and a subscription stream showing them is one person's, never
+shared by everyone of a role (transport/websocket_streams.py keys streams by this scope)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from core.context import Ctx
 from core.policies import NOTIFICATION_OWNERS
 from loaders import notifications as loaders
 from models import notifications as m
+from schema.caching.hints import CacheScope, cache_hint
 from schema.nodes import LoadedNode
 from schema.permissions import type_policy
 
@@ -26,6 +28,7 @@ Category = strawberry.enum(
 )
 
 
+@cache_hint(max_age=0, scope=CacheScope.PRIVATE)
 @type_policy(NOTIFICATION_OWNERS)
 @strawberry.type(description="A message in a person's notification centre.")
 class Notification(LoadedNode, relay.Node):
@@ -65,6 +68,7 @@ class Notification(LoadedNode, relay.Node):
     by_id_loader = loaders.NotificationByIdLoader
 
 
+@cache_hint(max_age=0, scope=CacheScope.PRIVATE)
 @type_policy(NOTIFICATION_OWNERS)
 @strawberry.type(description="A phone or browser that receives push notifications.")
 class Device(LoadedNode, relay.Node):
@@ -93,6 +97,7 @@ class Device(LoadedNode, relay.Node):
     by_id_loader = loaders.DeviceByIdLoader
 
 
+@cache_hint(max_age=0, scope=CacheScope.PRIVATE)
 @type_policy(NOTIFICATION_OWNERS)
 @strawberry.type(description="Whether a category is received over a channel.")
 class NotificationPreference:
@@ -101,6 +106,7 @@ class NotificationPreference:
     enabled: bool = strawberry.field(description="Received, or not.")
 
 
+@cache_hint(max_age=0, scope=CacheScope.PRIVATE)
 @type_policy(NOTIFICATION_OWNERS)
 @strawberry.type(description="Nothing is pushed or mailed between these times of the person's day.")
 class QuietHours:
@@ -108,6 +114,7 @@ class QuietHours:
     ends: dt.time = strawberry.field(description="End; earlier than the start wraps past midnight.")
 
 
+@cache_hint(max_age=0, scope=CacheScope.PRIVATE)
 @type_policy(NOTIFICATION_OWNERS)
 @strawberry.type(description="What a person agreed to receive, and when.")
 class NotificationSettings:

@@ -1,6 +1,8 @@
 """A staff send, end to end with real processes: sendNotification over HTTP to a live server, a job worker
 fanning it out and delivering it, and the customer's `notificationReceived` subscription (gql's
-WebSocket transport) receiving it through Redis, once; someone else's subscription receives nothing."""
+WebSocket transport) receiving it through Redis, once; someone else's subscription receives nothing,
+though both are marketers (a role whose subscribers would share one stream if these rows were not
+marked as one person's)."""
 
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ mutation ($input: SendNotificationInput!) {
 """
 
 
-async def test_a_send_reaches_the_customers_subscription_through_the_worker(
+async def test_a_send_reaches_its_recipients_subscription_through_the_worker(
     settings: Settings, scratch_db_url: str, services: dict[str, str], tmp_path: Path, redis_prefix: str
 ) -> None:
     engine = create_engine(scratch_db_url, settings, pool_size=1)
@@ -56,8 +58,8 @@ async def test_a_send_reaches_the_customers_subscription_through_the_worker(
     ) as base:
         async with (
             running_worker(worker),
-            gql_client(base, token(settings, Role.CUSTOMER, user_id=ann.id)) as ann_app,
-            gql_client(base, token(settings, Role.CUSTOMER, user_id=bob.id)) as bob_app,
+            gql_client(base, token(settings, Role.MARKETER, user_id=ann.id)) as ann_app,
+            gql_client(base, token(settings, Role.MARKETER, user_id=bob.id)) as bob_app,
         ):
             ann_feed = ann_app.subscribe(GraphQLRequest(RECEIVED))
             bob_feed = bob_app.subscribe(GraphQLRequest(RECEIVED))
