@@ -169,6 +169,10 @@ class SharedStream:
                 subscriber.mailbox.end()
 
     async def _deliver(self, payload: orjson.Fragment) -> None:
+        # Kept before the draws are awaited: a subscriber joining meanwhile is not among those drawn
+        # for, and is sent it on joining instead (else it would wait for the next change).
+        if self.keeps_latest:
+            self.latest = payload
         subscribers = list(self.subscribers)
         draws = await draw_each(self.bucket, [s.identity for s in subscribers], self.event_cost)
         for subscriber, draw in zip(subscribers, draws, strict=True):
@@ -178,8 +182,6 @@ class SharedStream:
                 error = rate_limited(draw, self.event_cost, what="this event")
                 refused = {"data": None, "errors": [coded_error(error, subscriber.request_id).formatted]}
                 subscriber.mailbox.put(Delivery(payload=refused))
-        if self.keeps_latest:
-            self.latest = payload
 
     def _broadcast(self, delivery: Delivery) -> None:
         for subscriber in self.subscribers:
