@@ -256,7 +256,7 @@ async def _measure(
     return figures, failed
 
 
-def main(argv: list[str] | None = None) -> dict[str, Figures]:
+def main(argv: list[str] | None = None) -> tuple[dict[str, Figures], dict[str, int]]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> dict[str, Figures]:
         figures, failed = asyncio.run(_measure(args, rows, server, relay, redis_url, secret))
         load_after = machine_load()
     report.print_report(args, env, figures, failed, load=(load_before, load_after))
-    return figures
+    return figures, failed
 
 
 if __name__ == "__main__":

@@ -121,6 +121,6 @@ def print_report(
     ratio = ours_p99 / relay_p99 if relay_p99 > 0 else math.nan
     rows.append((f"p99 within {P99_TARGET_RATIO:g}x the relay's ({relay_p99:.1f} ms)",
                  f"{ratio:.2f}x: {_verdict(ratio <= P99_TARGET_RATIO)}"))  # fmt: skip
-    if server.missing or server.wrong or failed["server"]:
+    if server.missing or server.wrong or failed["server"] or relay.missing or relay.wrong or failed["relay"]:
         rows.append(("every subscriber got every event once", "NO: see missing / wrong receipts"))
     print_table("Targets (issue 12, part 5)", rows)

@@ -23,15 +23,21 @@ publisher's text (relay). The receipt time is the wall clock when this process r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 import uvloop
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Response
+from websockets.typing import Subprotocol
+from websockets.uri import parse_uri
 
 from core.settings import PROJECT_ROOT
 from core.tokens import mint_access_token
@@ -48,20 +54,121 @@ HANDSHAKE_TIMEOUT_S = 30.0
 PONG = '{"type":"pong"}'
 
 
+class Socket(asyncio.Protocol):
+    """One client connection on websockets' sans-I/O protocol: no task per socket, and a message's
+    receipt is timed as its bytes arrive, before anything else is done with them. The protocol
+    answers WebSocket pings itself; `on_text` gets (receipt time, text) of each text message."""
+
+    def __init__(self, url: str, subprotocols: list[str], on_text: Callable[[float, str], None]) -> None:
+        self.ws = ClientProtocol(parse_uri(url), subprotocols=[Subprotocol(p) for p in subprotocols] or None)
+        self.on_text = on_text
+        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.closed = asyncio.Event()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.ws.send_request(self.ws.connect())
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        received = time.time()
+        self.ws.receive_data(data)
+        for event in self.ws.events_received():
+            if isinstance(event, Response):
+                if not self.opened.done():
+                    error = self.ws.handshake_exc
+                    self.opened.set_exception(error) if error else self.opened.set_result(None)
+            elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
+                self.on_text(received, event.data.decode())
+        self._flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(exc or ConnectionError("closed during the handshake"))
+        self.closed.set()
+
+    def send(self, text: str) -> None:
+        self.ws.send_text(text.encode())
+        self._flush()
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.ws.send_close()
+            self._flush()
+            self.transport.close()
+
+    def _flush(self) -> None:
+        assert self.transport is not None
+        for chunk in self.ws.data_to_send():
+            if chunk:
+                self.transport.write(chunk)
+            elif not self.transport.is_closing():
+                self.transport.close()  # the protocol's end of stream
+
+
+class Subscriber:
+    """One subscriber of the swarm: its socket, and the graphql-transport-ws steps of its start."""
+
+    def __init__(self, swarm: Swarm, number: int) -> None:
+        self.swarm, self.number = swarm, number
+        self.handshake: asyncio.Queue[dict[str, Any]] | None = None
+        graphql = swarm.kind == "graphql"
+        self.socket = Socket(
+            swarm.url, [PROTOCOL] if graphql else [], self._graphql if graphql else self._relay
+        )
+
+    async def start(self, token: str | None) -> None:
+        uri = parse_uri(self.swarm.url)
+        loop = asyncio.get_running_loop()
+        await loop.create_connection(lambda: self.socket, uri.host, uri.port)
+        await self.socket.opened
+        if token is None:
+            return
+        self.handshake = asyncio.Queue()
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+        self.socket.send(orjson.dumps(init).decode())
+        await self._expect("connection_ack")
+        variables = {"id": self.swarm.campaign}
+        subscribe = {"id": "1", "type": "subscribe", "payload": {"query": STATUS, "variables": variables}}
+        self.socket.send(orjson.dumps(subscribe).decode())
+        await self._expect("next")
+        self.handshake = None
+
+    async def _expect(self, kind: str) -> None:
+        assert self.handshake is not None
+        message = await self.handshake.get()
+        if message.get("type") != kind:
+            raise RuntimeError(f"expected {kind}, got {message}")
+
+    def _graphql(self, received: float, text: str) -> None:
+        message = orjson.loads(text)
+        if message.get("type") == "ping":
+            self.socket.send(PONG)
+        elif self.handshake is not None:
+            self.handshake.put_nowait(message)
+        else:
+            self.swarm.receive(self.number, received, _updated_at(message))
+
+    def _relay(self, received: float, text: str) -> None:
+        self.swarm.receive(self.number, received, text)
+
+
 class Swarm:
     def __init__(self, kind: str, url: str, args: list[str]) -> None:
         self.kind, self.url = kind, url
         if kind == "graphql":
             self.campaign, self.merchant_id, self.first = args[0], int(args[1]), int(args[2])
             self.secret = os.environ["BENCH_WS_SECRET"]
-        self.sockets: list[ClientConnection] = []
-        self.readers: list[asyncio.Task[None]] = []
+        self.subscribers: list[Subscriber] = []
         self.failed = 0
         self.armed: int | None = None
         self.receipts: dict[int, tuple[float, str]] = {}
         self.all_in = asyncio.Event()
 
-    def _token(self, index: int) -> str:
+    def _token(self, index: int) -> str | None:
+        if self.kind != "graphql":
+            return None
         role = VIEWER_MIX[index % len(VIEWER_MIX)]
         return mint_access_token(
             secret=self.secret,
@@ -73,60 +180,29 @@ class Swarm:
 
     async def open(self, count: int) -> dict[str, int]:
         gate = asyncio.Semaphore(OPEN_CONCURRENCY)
-        start = len(self.sockets) + self.failed
+        start = len(self.subscribers) + self.failed
 
         async def one(index: int) -> None:
             async with gate:
+                subscriber = Subscriber(self, -1)
                 try:
-                    socket = await asyncio.wait_for(self._subscribe(index), HANDSHAKE_TIMEOUT_S)
+                    await asyncio.wait_for(subscriber.start(self._token(index)), HANDSHAKE_TIMEOUT_S)
                 except Exception as exc:  # noqa: BLE001 - counted and reported, the bench goes on
                     self.failed += 1
+                    subscriber.socket.close()
                     print(f"subscriber {index} failed: {exc!r}", file=sys.stderr)
                     return
-                number = len(self.sockets)
-                self.sockets.append(socket)
-                self.readers.append(asyncio.create_task(self._read(number, socket)))
+                subscriber.number = len(self.subscribers)
+                self.subscribers.append(subscriber)
 
         await asyncio.gather(*(one(start + i) for i in range(count)))
-        return {"open": len(self.sockets), "failed": self.failed}
+        return {"open": len(self.subscribers), "failed": self.failed}
 
-    async def _subscribe(self, index: int) -> ClientConnection:
-        # No compression offered, no client pings: what is measured is the server's own work.
-        if self.kind == "relay":
-            return await connect(self.url, compression=None, ping_interval=None, max_queue=None)
-        socket = await connect(
-            self.url, subprotocols=[PROTOCOL], compression=None, ping_interval=None, max_queue=None
-        )
-        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {self._token(index)}"}}
-        await socket.send(orjson.dumps(init).decode())
-        await _expect(socket, "connection_ack")
-        subscribe = {
-            "id": "1",
-            "type": "subscribe",
-            "payload": {"query": STATUS, "variables": {"id": self.campaign}},
-        }
-        await socket.send(orjson.dumps(subscribe).decode())
-        await _expect(socket, "next")
-        return socket
-
-    async def _read(self, number: int, socket: ClientConnection) -> None:
-        graphql = self.kind == "graphql"
-        try:
-            async for text in socket:
-                received = time.time()
-                marker = str(text)
-                if graphql:
-                    message = orjson.loads(text)
-                    if message.get("type") == "ping":
-                        await socket.send(PONG)
-                        continue
-                    marker = _updated_at(message)
-                if self.armed is not None and number not in self.receipts:
-                    self.receipts[number] = (received, marker)
-                    if len(self.receipts) >= len(self.sockets):
-                        self.all_in.set()
-        except Exception as exc:  # noqa: BLE001 - a closed subscriber is a missing receipt
-            print(f"subscriber {number} closed: {exc!r}", file=sys.stderr)
+    def receive(self, number: int, received: float, marker: str) -> None:
+        if self.armed is not None and number >= 0 and number not in self.receipts:
+            self.receipts[number] = (received, marker)
+            if len(self.receipts) >= len(self.subscribers):
+                self.all_in.set()
 
     def arm(self, number: int) -> dict[str, int]:
         self.armed, self.receipts = number, {}
@@ -140,25 +216,16 @@ class Swarm:
             pass
         received = list(self.receipts.values())
         self.armed = None
-        return {"received": received, "missing": len(self.sockets) - len(received)}
+        return {"received": received, "missing": len(self.subscribers) - len(received)}
 
     async def close(self) -> dict[str, int]:
-        total = len(self.sockets)
-        await asyncio.gather(*(s.close() for s in self.sockets), return_exceptions=True)
-        for reader in self.readers:
-            reader.cancel()
-        return {"closed": total}
-
-
-async def _expect(socket: ClientConnection, kind: str) -> None:
-    while True:
-        message = orjson.loads(await socket.recv())
-        if message.get("type") == "ping":
-            await socket.send(PONG)
-        elif message.get("type") == kind:
-            return
-        else:
-            raise RuntimeError(f"expected {kind}, got {message}")
+        for subscriber in self.subscribers:
+            subscriber.socket.close()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(10):
+                for subscriber in self.subscribers:
+                    await subscriber.socket.closed.wait()
+        return {"closed": len(self.subscribers)}
 
 
 def _updated_at(message: dict[str, Any]) -> str:
