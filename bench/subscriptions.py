@@ -1,7 +1,7 @@
 """Subscriptions over WebSocket against a bare relay: the memory of idle subscribers and the latency of
 one event's delivery to all of them (issue 12, part 5).
 
-    .venv/bin/python -m bench.subscriptions [--subscribers 1000,5000] [--rounds 10] [--client-processes 1]
+    .venv/bin/python -m bench.subscriptions [--subscribers 1000,5000] [--rounds 20] [--client-processes 1]
         [--event-cost-percent N] [--database-url URL --redis-url URL --redis-prefix P]
 
 Two servers at once, each one uvicorn process (one worker) on the same machine, PostgreSQL and Redis:
@@ -17,9 +17,12 @@ Two servers at once, each one uvicorn process (one worker) on the same machine, 
 1. Memory: the worker's RSS when started, then with each level of subscribers open and idle.
 2. Latency, at the first level, --rounds rounds per server, alternating: ours, a pauseCampaign or
    startCampaign over HTTP (admin) and each subscriber's receipt of the event, timed from the
-   campaign's `updatedAt` in the event (PostgreSQL's now(): the transaction's start, so the figure
-   is an upper bound of commit to delivery), from when this process heard the change on the feed's
-   channel (just after the commit) and from the HTTP answer; the relay, from PUBLISH to receipt.
+   campaign's `updatedAt` in the event (PostgreSQL's now(): the transaction's start, before the
+   commit: an upper bound of commit -> delivery), from when this process heard the change on the
+   feed's channel (after the commit: a lower bound) and from the HTTP answer; the relay, from its
+   PUBLISH to receipt. One round is one event to every subscriber, so its receipts are not
+   independent: the pooled p99 of few rounds is about the worst round's; each round's own p99 is
+   printed too (median, worst). And each server's CPU time per round.
 Uses a `swipesavvy_bench_ws` database (migrated; one merchant, one running campaign, one admin,
 created the first time) on DATABASE_URL's server or the embedded one; REDIS_URL or an embedded
 Redis. Prints figures; asserts nothing.
@@ -47,7 +50,7 @@ from strawberry import relay as relay_ids
 
 from bench import subscriptions_report as report
 from bench.harness import UNLIMITED_BUDGET, LiveProcess, live_app
-from bench.procstat import machine_load, memory_kib, settle
+from bench.procstat import cpu_seconds, machine_load, memory_kib, settle
 from bench.subscription_rows import Rows, ensure_rows
 from bench.ws_clients import SwarmProcess
 from core import database_admin as databases
@@ -74,6 +77,8 @@ class Figures:
 
     rss_kib: dict[int, int] = field(default_factory=dict)
     latency_ms: dict[str, list[list[float]]] = field(default_factory=dict)
+    # The server's CPU time (all its threads) from arming a round to the last receipt.
+    cpu_ms: list[float] = field(default_factory=list)
     missing: int = 0
     wrong: int = 0
 
@@ -228,10 +233,14 @@ async def _measure(
                 rows.merchant_id,
                 i * 1_000_000,
                 secret=secret,
+                compression=args.compression,
             )  # fmt: skip
             for i in range(args.client_processes)
         ],
-        "relay": [await SwarmProcess.start("relay", ws["relay"]) for _ in range(args.client_processes)],
+        "relay": [
+            await SwarmProcess.start("relay", ws["relay"], compression=args.compression)
+            for _ in range(args.client_processes)
+        ],
     }
     failed = {"server": 0, "relay": 0}
     rounds = Rounds(args, rows, server, redis_url, secret)
@@ -246,10 +255,14 @@ async def _measure(
             if level == args.subscribers[0]:
                 async with httpx.AsyncClient(timeout=30) as http:
                     for number in range(1, args.rounds + 1):
-                        await rounds.relay_round(swarms["relay"], number, figures["relay"])
-                        await asyncio.sleep(random.uniform(*PAUSE_S))
-                        await rounds.server_round(swarms["server"], number, figures["server"], http)
-                        await asyncio.sleep(random.uniform(*PAUSE_S))
+                        for name in ("relay", "server"):
+                            before = cpu_seconds(pids[name])
+                            if name == "relay":
+                                await rounds.relay_round(swarms[name], number, figures[name])
+                            else:
+                                await rounds.server_round(swarms[name], number, figures[name], http)
+                            figures[name].cpu_ms.append((cpu_seconds(pids[name]) - before) * 1000)
+                            await asyncio.sleep(random.uniform(*PAUSE_S))
     finally:
         await asyncio.gather(*(s.stop() for group in swarms.values() for s in group))
         await rounds.redis.aclose()
@@ -264,9 +277,12 @@ def main(argv: list[str] | None = None) -> tuple[dict[str, Figures], dict[str, i
         "--subscribers", type=_levels, default=_levels("1000,5000"), help="levels, comma-separated"
     )
     parser.add_argument(
-        "--rounds", type=int, default=10, help="latency rounds per server, at the first level"
+        "--rounds", type=int, default=20, help="latency rounds per server, at the first level"
     )
     parser.add_argument("--client-processes", type=int, default=1, help="swarm processes per server")
+    parser.add_argument(
+        "--compression", action="store_true", help="clients offer permessage-deflate, as browsers do"
+    )
     parser.add_argument(
         "--event-cost-percent", type=int, help="SUBSCRIPTION_EVENT_COST_PERCENT (default: the setting's)"
     )

@@ -58,6 +58,7 @@ def print_report(
             ("servers", "ours (server:create_app) and the relay (bench.relay), 1 uvicorn process each"),
             ("ours, settings", ", ".join(f"{k}={v}" for k, v in sorted(settings.items()))),
             ("clients", f"{args.client_processes} swarm process(es) per server (bench/ws_clients.py)"),
+            ("permessage-deflate", "offered by the clients" if args.compression else "not offered"),
             ("subscribers", f"{', '.join(map(str, args.subscribers))}; viewers in turn: {mix} (4 scopes)"),
             ("subscription", "campaignStatusChanged(id) on one campaign, graphql-transport-ws"),
             ("latency", f"{args.rounds} rounds per server at {args.subscribers[0]} subscribers, alternating"),
@@ -89,38 +90,59 @@ def print_report(
 
     print(f"\nDelivery at {args.subscribers[0]} subscribers, {args.rounds} rounds pooled (ms)")
     width = max(len(label) for *_, label in REFERENCES)
-    print(f"{'':<{width}}{'p50':>9}{'p99':>9}{'max':>9}{'worst round p99':>17}{'p99/relay':>11}")
+    print(
+        f"{'':<{width}}{'p50':>9}{'p99':>9}{'max':>9}{'round p99: median':>19}{'worst':>8}{'p99/relay':>11}"
+    )
     relay_p99 = percentile(_pooled(relay, "publish"), 99)
     for name, reference, label in REFERENCES:
         pooled = _pooled(figures[name], reference)
-        worst = max(
-            (percentile(r, 99) for r in figures[name].latency_ms.get(reference, [])), default=math.nan
-        )
+        per_round = [percentile(r, 99) for r in figures[name].latency_ms.get(reference, [])]
         ratio = f"{percentile(pooled, 99) / relay_p99:.2f}x" if name == "server" and relay_p99 > 0 else ""
         print(
             f"{label:<{width}}{percentile(pooled, 50):>9.1f}{percentile(pooled, 99):>9.1f}"
-            f"{max(pooled, default=math.nan):>9.1f}{worst:>17.1f}{ratio:>11}"
+            f"{max(pooled, default=math.nan):>9.1f}{percentile(per_round, 50):>19.1f}"
+            f"{max(per_round, default=math.nan):>8.1f}{ratio:>11}"
         )
+    cpu = {name: percentile(figures[name].cpu_ms, 50) for name in ("server", "relay")}
+    print(
+        f"CPU time of the process per round (median): ours {cpu['server']:.1f} ms (the mutation's request"
+        f" included), relay {cpu['relay']:.1f} ms"
+    )
 
-    ours_p99 = percentile(_pooled(server, "updatedAt"), 99)
+    # The commit lies between the transaction's start (updatedAt) and the change's arrival on the
+    # channel: commit -> delivery is at most the first figure and at least the second.
+    upper = percentile(_pooled(server, "updatedAt"), 99)
+    lower = percentile(_pooled(server, "channel"), 99)
     rows = []
+    target_rss = f"{RSS_TARGET_SUBSCRIBERS} subscriptions in < {RSS_TARGET_MB} MB more RSS"
     if RSS_TARGET_SUBSCRIBERS in server.rss_kib:
         more = (server.rss_kib[RSS_TARGET_SUBSCRIBERS] - server.rss_kib[0]) / MB
-        rows.append((f"{RSS_TARGET_SUBSCRIBERS} subscriptions in < {RSS_TARGET_MB} MB more RSS",
-                     f"{more:.1f} MB: {_verdict(more < RSS_TARGET_MB)}"))  # fmt: skip
+        rows.append((target_rss, f"{more:.1f} MB: {_verdict(more < RSS_TARGET_MB)}"))
     else:
-        rows.append(
-            (
-                f"{RSS_TARGET_SUBSCRIBERS} subscriptions in < {RSS_TARGET_MB} MB more RSS",
-                "not measured at this scale",
-            )
-        )
+        rows.append((target_rss, "not measured at this scale"))
     at = args.subscribers[0]
-    rows.append((f"p99 < {P99_TARGET_MS:.0f} ms at {at} subscribers (from updatedAt)",
-                 f"{ours_p99:.1f} ms: {_verdict(ours_p99 < P99_TARGET_MS)}"))  # fmt: skip
-    ratio = ours_p99 / relay_p99 if relay_p99 > 0 else math.nan
-    rows.append((f"p99 within {P99_TARGET_RATIO:g}x the relay's ({relay_p99:.1f} ms)",
-                 f"{ratio:.2f}x: {_verdict(ratio <= P99_TARGET_RATIO)}"))  # fmt: skip
+    rows.append(
+        (
+            f"p99 < {P99_TARGET_MS:.0f} ms at {at} subscribers (commit -> delivery)",
+            f"{lower:.1f} to {upper:.1f} ms: {_bounded(lower, upper, P99_TARGET_MS)}",
+        )
+    )
+    low_ratio, high_ratio = (lower / relay_p99, upper / relay_p99) if relay_p99 > 0 else (math.nan, math.nan)
+    rows.append(
+        (
+            f"p99 within {P99_TARGET_RATIO:g}x the relay's ({relay_p99:.1f} ms)",
+            f"{low_ratio:.2f}x to {high_ratio:.2f}x: {_bounded(low_ratio, high_ratio, P99_TARGET_RATIO)}",
+        )
+    )
     if server.missing or server.wrong or failed["server"] or relay.missing or relay.wrong or failed["relay"]:
         rows.append(("every subscriber got every event once", "NO: see missing / wrong receipts"))
     print_table("Targets (issue 12, part 5)", rows)
+
+
+def _bounded(lower: float, upper: float, target: float) -> str:
+    """The verdict on a figure known to lie between `lower` and `upper`."""
+    if upper < target:
+        return "met"
+    if lower >= target:
+        return "NOT met"
+    return "undecided (the target lies between the bounds)"

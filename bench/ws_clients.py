@@ -34,6 +34,7 @@ from typing import Any
 import orjson
 import uvloop
 from websockets.client import ClientProtocol
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.typing import Subprotocol
@@ -52,6 +53,7 @@ USER_BASE = 10_000_000  # synthetic user ids: with Redis up, a token's user need
 OPEN_CONCURRENCY = 64
 HANDSHAKE_TIMEOUT_S = 30.0
 PONG = '{"type":"pong"}'
+COMPRESSION_ENV = "BENCH_WS_COMPRESSION"
 
 
 class Socket(asyncio.Protocol):
@@ -60,7 +62,11 @@ class Socket(asyncio.Protocol):
     answers WebSocket pings itself; `on_text` gets (receipt time, text) of each text message."""
 
     def __init__(self, url: str, subprotocols: list[str], on_text: Callable[[float, str], None]) -> None:
-        self.ws = ClientProtocol(parse_uri(url), subprotocols=[Subprotocol(p) for p in subprotocols] or None)
+        # A browser offers permessage-deflate; the bench's clients only when asked (--compression).
+        offered = [ClientPerMessageDeflateFactory()] if os.environ.get(COMPRESSION_ENV) else None
+        self.ws = ClientProtocol(
+            parse_uri(url), subprotocols=[Subprotocol(p) for p in subprotocols] or None, extensions=offered
+        )
         self.on_text = on_text
         self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.closed = asyncio.Event()
@@ -263,7 +269,9 @@ class SwarmProcess:
         self.process = process
 
     @classmethod
-    async def start(cls, kind: str, url: str, *args: object, secret: str = "") -> SwarmProcess:
+    async def start(
+        cls, kind: str, url: str, *args: object, secret: str = "", compression: bool = False
+    ) -> SwarmProcess:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -274,7 +282,7 @@ class SwarmProcess:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             cwd=PROJECT_ROOT,
-            env={**os.environ, "BENCH_WS_SECRET": secret},
+            env={**os.environ, "BENCH_WS_SECRET": secret, COMPRESSION_ENV: "1" if compression else ""},
             limit=2**24,  # a round's receipts come back as one line
         )
         return cls(process)

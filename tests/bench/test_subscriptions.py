@@ -28,6 +28,7 @@ async def test_the_bench_delivers_every_round_to_every_subscriber_of_both_server
         measured = figures[name]
         assert (measured.missing, measured.wrong) == (0, 0), name
         assert sorted(measured.rss_kib) == [0, 6, 10]
+        assert len(measured.cpu_ms) == ROUNDS
         for reference in references:
             rounds = measured.latency_ms[reference]
             assert [len(each) for each in rounds] == [6] * ROUNDS, (name, reference)
@@ -43,3 +44,4 @@ async def test_the_bench_delivers_every_round_to_every_subscriber_of_both_server
     printed = capsys.readouterr().out
     assert "RSS of the worker with idle subscribers" in printed
     assert "p99 within 3x the relay's" in printed
+    assert "CPU time of the process per round" in printed
