@@ -13,7 +13,7 @@ from bench.harness import print_table
 from bench.ws_clients import VIEWER_MIX
 
 if TYPE_CHECKING:
-    from bench.subscriptions import Figures
+    from bench.subscription_rounds import Figures
 
 MB = 1024  # KiB per MiB
 RSS_TARGET_MB = 250
