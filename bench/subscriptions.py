@@ -22,7 +22,8 @@ Two servers at once, each one uvicorn process (one worker) on the same machine, 
    feed's channel (after the commit: a lower bound) and from the HTTP answer; the relay, from its
    PUBLISH to receipt. One round is one event to every subscriber, so its receipts are not
    independent: the pooled p99 of few rounds is about the worst round's; each round's own p99 is
-   printed too (median, worst). And each server's CPU time per round.
+   printed too (median, worst). And each server's CPU time per round. WARMUP_ROUNDS go first,
+   uncounted.
 Uses a `swipesavvy_bench_ws` database (migrated; one merchant, one running campaign, one admin,
 created the first time) on DATABASE_URL's server or the embedded one; REDIS_URL or an embedded
 Redis. Prints figures; asserts nothing.
@@ -46,7 +47,7 @@ from strawberry import relay as relay_ids
 from bench import subscriptions_report as report
 from bench.harness import UNLIMITED_BUDGET, LiveProcess, live_app
 from bench.procstat import cpu_seconds, machine_load, memory_kib, settle
-from bench.subscription_rounds import Figures, Rounds
+from bench.subscription_rounds import WARMUP_ROUNDS, Figures, Rounds
 from bench.subscription_rows import Rows, ensure_rows
 from bench.ws_clients import SwarmProcess
 from core import database_admin as databases
@@ -143,14 +144,15 @@ async def _measure(
             opened = level
             if level == args.subscribers[0]:
                 async with httpx.AsyncClient(timeout=30) as http:
-                    for number in range(1, args.rounds + 1):
+                    for number in range(1 - WARMUP_ROUNDS, args.rounds + 1):
                         for name in ("relay", "server"):
+                            counted = figures[name] if number > 0 else Figures()
                             before = cpu_seconds(pids[name])
                             if name == "relay":
-                                await rounds.relay_round(swarms[name], number, figures[name])
+                                await rounds.relay_round(swarms[name], number, counted)
                             else:
-                                await rounds.server_round(swarms[name], number, figures[name], http)
-                            figures[name].cpu_ms.append((cpu_seconds(pids[name]) - before) * 1000)
+                                await rounds.server_round(swarms[name], number, counted, http)
+                            counted.cpu_ms.append((cpu_seconds(pids[name]) - before) * 1000)
                             await asyncio.sleep(random.uniform(*PAUSE_S))
     finally:
         await asyncio.gather(*(s.stop() for group in swarms.values() for s in group))

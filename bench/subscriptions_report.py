@@ -7,13 +7,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
-from typing import TYPE_CHECKING
 
 from bench.harness import print_table
+from bench.subscription_rounds import WARMUP_ROUNDS, Figures
 from bench.ws_clients import VIEWER_MIX
-
-if TYPE_CHECKING:
-    from bench.subscription_rounds import Figures
 
 MB = 1024  # KiB per MiB
 RSS_TARGET_MB = 250
@@ -61,7 +58,11 @@ def print_report(
             ("permessage-deflate", "offered by the clients" if args.compression else "not offered"),
             ("subscribers", f"{', '.join(map(str, args.subscribers))}; viewers in turn: {mix} (4 scopes)"),
             ("subscription", "campaignStatusChanged(id) on one campaign, graphql-transport-ws"),
-            ("latency", f"{args.rounds} rounds per server at {args.subscribers[0]} subscribers, alternating"),
+            (
+                "latency",
+                f"{args.rounds} rounds per server at {args.subscribers[0]} subscribers, alternating,"
+                f" after {WARMUP_ROUNDS} uncounted",
+            ),
             ("failed to subscribe", f"ours {failed['server']}, relay {failed['relay']}"),
             (
                 "missing / wrong receipts",
