@@ -1,7 +1,7 @@
 """The client swarm of bench/subscriptions.py: one process holding many WebSocket subscribers, driven
 by its parent through stdin and stdout, one JSON object a line.
 
-    python -m bench.ws_clients graphql URL CAMPAIGN_ID MERCHANT_ID FIRST   (BENCH_WS_SECRET: the JWT secret)
+    python -m bench.ws_clients graphql URL CAMPAIGN_ID MERCHANT_ID FIRST  (BENCH_WS_SECRET: JWT secret)
     python -m bench.ws_clients relay URL
 
 A graphql subscriber speaks graphql-transport-ws: connection_init with its own bearer token (a user
@@ -17,7 +17,8 @@ Commands, and what each answers once done:
                     -> {"received": [[epoch seconds, marker], ...], "missing": k}
     {"close": 1}    -> {"closed": total}, then the process exits
 The marker is what the message says of its origin: the campaign's `updatedAt` (graphql), the
-publisher's text (relay). The receipt time is the wall clock when this process reads the message.
+publisher's text (relay). The receipt time is the wall clock when the message's bytes reach this
+process (bench/ws_socket.py), before it is parsed.
 """
 
 from __future__ import annotations
