@@ -56,7 +56,11 @@ def print_report(
             ("ours, settings", ", ".join(f"{k}={v}" for k, v in sorted(settings.items()))),
             ("clients", f"{args.client_processes} swarm process(es) per server (bench/ws_clients.py)"),
             ("permessage-deflate", "offered by the clients" if args.compression else "not offered"),
-            ("subscribers", f"{', '.join(map(str, args.subscribers))}; viewers in turn: {mix} (4 scopes)"),
+            (
+                "subscribers",
+                f"{', '.join(map(str, args.subscribers))}; viewers in turn: {mix}"
+                ": 4 scopes, so 4 shared streams",
+            ),
             ("subscription", "campaignStatusChanged(id) on one campaign, graphql-transport-ws"),
             (
                 "latency",
