@@ -79,7 +79,10 @@ async def operation_results(
     viewer = connection.viewer
     policy = view.hints.policy(operation, fragments or {})
     scope = scope_of(viewer, policy.scope) or f"alone:{request_id}"
-    key = (query, operation_name, orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS), scope)
+    # As text: the bytes orjson returns keep its whole output buffer (4 KiB), and every subscriber
+    # holds its key as long as it is subscribed.
+    variables_key = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS).decode()
+    key = (query, operation_name, variables_key, scope)
     try:
         cost = query_cost(schema._schema, document, operation_name=operation_name, variables=variables)
     except GraphQLError:
