@@ -253,3 +253,26 @@ async def test_a_subscriber_joining_while_the_first_event_is_charged_is_sent_it(
     assert _sent(joined)["data"] == {"campaignStatusChanged": {"status": "DRAFT"}}
     for stream in (first, second):
         await stream.aclose()  # type: ignore[attr-defined]
+
+
+FLAGS = 'subscription { flagsChanged(context: {sessionId: "s-1"}) { key value } }'
+
+
+async def test_a_selection_whose_types_say_no_scope_is_shared_by_one_person_only(
+    state: dict[str, Any], app_settings: Settings
+) -> None:
+    # given two marketers and one of them again on a second socket, subscribed to a field whose types
+    # carry no cache hint (nothing says its answer is the same for everyone of a role)
+    view = GraphQLWebSocket(app_settings, signing_secret(app_settings))
+    viewers = [Viewer(role=Role.MARKETER, user_id=user) for user in (201, 202, 201)]
+    streams = [
+        operation_results(view, _connection(state, app_settings, viewer), FLAGS, None, None)
+        for viewer in viewers
+    ]
+    for stream in streams:
+        assert (await _next(stream)).refusal is None
+
+    # then each person has a stream of their own, shared by their two sockets only
+    assert len(view.streams) == 2
+    for stream in streams:
+        await stream.aclose()  # type: ignore[attr-defined]
