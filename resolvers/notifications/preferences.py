@@ -103,8 +103,10 @@ async def update_settings(
                 set_={"enabled": statement.excluded.enabled},
             )
         )
+    changed = bool(change.preferences)
     if change.clear_quiet_hours:
-        await session.execute(delete(QuietHours).where(QuietHours.user_id == user_id))
+        cleared = await session.execute(delete(QuietHours).where(QuietHours.user_id == user_id))
+        changed |= bool(cleared.rowcount)  # type: ignore[attr-defined]
     elif change.quiet_hours is not None:
         starts, ends = change.quiet_hours
         statement = insert(QuietHours).values(user_id=user_id, starts=starts, ends=ends)
@@ -114,8 +116,12 @@ async def update_settings(
                 set_={"starts": statement.excluded.starts, "ends": statement.excluded.ends},
             )
         )
-    if change.time_zone is not None:
+        changed = True
+    if change.time_zone is not None and (change.time_zone or None) != user.time_zone:
         user.time_zone = change.time_zone or None
+        changed = True
+    if not changed:
+        return Outcome(value=user_id, ref=("User", user_id))
     # Consent to marketing over a channel is evidence a regulator may ask for: who changed it, when.
     await record_change(
         session, actor=actor, action="notification_settings.update", entity_type="user", entity_id=user_id,

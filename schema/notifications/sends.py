@@ -17,7 +17,6 @@ from models.users import LoyaltyTier as TierModel
 from resolvers.notifications import sends
 from schema.connections import Connection, page_request, paged
 from schema.mutation_runner import IDEMPOTENCY_KEY_HELP, UserError, by_id, not_an_id, pk_of, run_mutation
-from schema.nodes import LoadedNode
 from schema.notifications.types import Category, Channel
 from schema.permissions import allow, type_policy
 from schema.users.types import LoyaltyTier
@@ -41,7 +40,9 @@ class NotificationCounts:
     shown: int = strawberry.field(description="Delivered to the notification centre.")
     opened: int = strawberry.field(description="Opened by the person (openNotification).")
     cancelled: int = strawberry.field(description="Cancelled before delivery (paused, ended, cancelled).")
-    deliveries: list[DeliveryCount] = strawberry.field(description="Per channel and state.")
+    deliveries: list[DeliveryCount] | None = strawberry.field(
+        description="Per channel and state.", permission_classes=[allow(ANALYTICS_READERS)]
+    )
 
     @classmethod
     def from_counts(cls, c: SendCounts) -> NotificationCounts:
@@ -56,8 +57,13 @@ class NotificationCounts:
 
 @type_policy(NOTIFICATION_SENDERS)
 @strawberry.type(description="A message staff sent to an audience.")
-class NotificationSend(LoadedNode, relay.Node):
-    id: relay.NodeID[int]
+class NotificationSend:
+    pk: strawberry.Private[int]
+
+    @strawberry.field(description="Global id.")
+    def id(self) -> relay.GlobalID:
+        return relay.GlobalID("NotificationSend", str(self.pk))
+
     title: str = strawberry.field(description="Headline.")
     body: str = strawberry.field(description="Text.")
     data: JSON | None = strawberry.field(description="Deep-link data.")
@@ -71,14 +77,16 @@ class NotificationSend(LoadedNode, relay.Node):
     recipients: int = strawberry.field(description="People it was written for.")
     created_at: dt.datetime = strawberry.field(description="When it was made (UTC).")
 
-    @strawberry.field(description="What became of its notifications.")
-    async def counts(self, info: Ctx) -> NotificationCounts:
-        return NotificationCounts.from_counts(await info.context.loader(CountsBySendLoader).load(self.id))
+    @strawberry.field(
+        description="What became of its notifications.", permission_classes=[allow(NOTIFICATION_SENDERS)]
+    )
+    async def counts(self, info: Ctx) -> NotificationCounts | None:
+        return NotificationCounts.from_counts(await info.context.loader(CountsBySendLoader).load(self.pk))
 
     @classmethod
     def from_row(cls, row: m.NotificationSend) -> NotificationSend:
         return cls(
-            id=row.id, title=row.title, body=row.body, data=row.data, category=m.Category(row.category),
+            pk=row.id, title=row.title, body=row.body, data=row.data, category=m.Category(row.category),
             channels=[m.Channel(c) for c in row.channels],
             audience_tier=None if row.audience_tier is None else TierModel(row.audience_tier),
             audience_segment=row.audience_segment,
@@ -86,8 +94,6 @@ class NotificationSend(LoadedNode, relay.Node):
             scheduled_for=row.scheduled_for, status=m.SendStatus(row.status), recipients=row.recipients,
             created_at=row.created_at,
         )  # fmt: skip
-
-    by_id_loader = NotificationSendByIdLoader
 
 
 @strawberry.input(description="Exactly one audience.")

@@ -16,8 +16,7 @@ from core.policies import NOTIFICATION_OWNERS
 from loaders import notifications as loaders
 from models import notifications as m
 from schema.caching.hints import CacheScope, cache_hint
-from schema.nodes import LoadedNode
-from schema.permissions import type_policy
+from schema.permissions import allow, type_policy
 
 Platform = strawberry.enum(m.Platform, name="DevicePlatform", description="Where a push token comes from.")
 Channel = strawberry.enum(
@@ -31,8 +30,13 @@ Category = strawberry.enum(
 @cache_hint(max_age=0, scope=CacheScope.PRIVATE)
 @type_policy(NOTIFICATION_OWNERS)
 @strawberry.type(description="A message in a person's notification centre.")
-class Notification(LoadedNode, relay.Node):
-    id: relay.NodeID[int]
+class Notification:
+    pk: strawberry.Private[int]
+
+    @strawberry.field(description="Global id.")
+    def id(self) -> relay.GlobalID:
+        return relay.GlobalID("Notification", str(self.pk))
+
     category: Category = strawberry.field(description="What it is about; preferences are per category.")
     title: str = strawberry.field(description="Headline, as pushed.")
     body: str = strawberry.field(description="Text.")
@@ -52,7 +56,7 @@ class Notification(LoadedNode, relay.Node):
     @classmethod
     def from_row(cls, row: m.Notification) -> Notification:
         return cls(
-            id=row.id,
+            pk=row.id,
             category=m.Category(row.category),
             title=row.title,
             body=row.body,
@@ -65,14 +69,17 @@ class Notification(LoadedNode, relay.Node):
             campaign_pk=row.campaign_id,
         )
 
-    by_id_loader = loaders.NotificationByIdLoader
-
 
 @cache_hint(max_age=0, scope=CacheScope.PRIVATE)
 @type_policy(NOTIFICATION_OWNERS)
 @strawberry.type(description="A phone or browser that receives push notifications.")
-class Device(LoadedNode, relay.Node):
-    id: relay.NodeID[int]
+class Device:
+    pk: strawberry.Private[int]
+
+    @strawberry.field(description="Global id.")
+    def id(self) -> relay.GlobalID:
+        return relay.GlobalID("Device", str(self.pk))
+
     platform: Platform = strawberry.field(description="iOS (APNs), Android (FCM) or a web browser.")
     app_version: str | None = strawberry.field(description="Version of the app that registered it.")
     active: bool = strawberry.field(description="Whether pushes are sent to it.")
@@ -85,7 +92,7 @@ class Device(LoadedNode, relay.Node):
     @classmethod
     def from_row(cls, row: m.Device) -> Device:
         return cls(
-            id=row.id,
+            pk=row.id,
             platform=m.Platform(row.platform),
             app_version=row.app_version,
             active=row.active,
@@ -93,8 +100,6 @@ class Device(LoadedNode, relay.Node):
             last_seen_at=row.last_seen_at,
             created_at=row.created_at,
         )
-
-    by_id_loader = loaders.DeviceByIdLoader
 
 
 @cache_hint(max_age=0, scope=CacheScope.PRIVATE)
@@ -123,15 +128,18 @@ class NotificationSettings:
     time_zone_is_default: bool = strawberry.field(
         description="The server's DEFAULT_TIME_ZONE, because the person never chose one."
     )
-    quiet_hours: QuietHours | None = strawberry.field(description="Quiet hours, if any.")
+    quiet_hours: QuietHours | None = strawberry.field(
+        description="Quiet hours, if any.", permission_classes=[allow(NOTIFICATION_OWNERS)]
+    )
 
     @strawberry.field(
         description=(
             "Every channel and category with its state: on unless turned off (account messages "
             "are always on)."
-        )
+        ),
+        permission_classes=[allow(NOTIFICATION_OWNERS)],
     )
-    async def preferences(self, info: Ctx) -> list[NotificationPreference]:
+    async def preferences(self, info: Ctx) -> list[NotificationPreference] | None:
         rows = await info.context.loader(loaders.PreferencesByUserLoader).load(self.user_pk)
         chosen = {(r.channel, r.category): r.enabled for r in rows}
         return [
