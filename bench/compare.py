@@ -245,7 +245,7 @@ def main() -> None:
         print("SQL statements per request (development-mode server):", flush=True)
         statements = _statements(url, redis_url, env, pool, sent)
         hit_ratios = _hit_ratios(url, redis_url, env, pool, sent) if args.cache else None
-        production = {**env, "APP_ENV": "production"}
+        production = {**env, "APP_ENV": "production", "NOTIFIER_LOG_IN_PRODUCTION": "true"}
         lives = {
             t: stack.enter_context(
                 live_app(

@@ -100,6 +100,7 @@ def main() -> None:
         **UNLIMITED_BUDGET,
         "DB_CONNECTIONS_PER_CALLER": str(settings.db_pool_size),
         "APP_ENV": "production",
+        "NOTIFIER_LOG_IN_PRODUCTION": "true",
     }
     request = requests(dt.datetime.now(dt.UTC).date())[args.document]
     raw = args.raw or Path(tempfile.mkdtemp()) / "samples.txt"

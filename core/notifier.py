@@ -1,17 +1,25 @@
 """How the server reaches a person outside the API: today, password-reset links.
 
-`NOTIFIER=log` (the default) writes the link to the log, for development. A real sender (mail, push)
-is a class with the same `send_password_reset` method and a constructor taking the settings, named
-by its dotted path: `NOTIFIER=mypackage.mail.SesNotifier`.
+`NOTIFIER=log` (the default) writes the link to the log, for development. `NOTIFIER=email` sends it
+as an e-mail through the e-mail provider of core/delivery/ (EMAIL_PROVIDER=smtp in production).
+Another sender is a class with the same `send_password_reset` method and a constructor taking the
+settings, named by its dotted path: `NOTIFIER=mypackage.mail.SesNotifier`. In production the
+settings refuse a notifier that would only log (core/settings.py), unless NOTIFIER_LOG_IN_PRODUCTION.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import uuid
 from typing import Protocol
 
+from core.delivery.log import masked_email
+from core.delivery.message import Channel, Outgoing, Status
+from core.delivery.registry import shared_delivery
 from core.settings import Settings
+
+__all__ = ["RESET_LINK", "EmailNotifier", "LogNotifier", "Notifier", "masked_email", "notifier_for"]
 
 log = logging.getLogger(__name__)
 
@@ -19,16 +27,14 @@ log = logging.getLogger(__name__)
 # `resetPassword`. A path, not `?token=`: the log redaction (core/logging.py) masks `token=` values,
 # and the development notifier's whole point is a usable link in the log.
 RESET_LINK = "swipesavvy://reset-password/{token}"
+RESET_CATEGORY = "security"
+# The delivery id of a reset e-mail is derived from its link: the same link sent twice is the same
+# delivery (one Message-ID), and the id reveals nothing of the token.
+_RESET_NAMESPACE = uuid.UUID("0d4c1f7e-3b8a-4e21-9c5d-7a2b6e9f1c03")
 
 
 class Notifier(Protocol):
     async def send_password_reset(self, *, email: str, link: str) -> None: ...
-
-
-def masked_email(email: str) -> str:
-    """`a***@example.com`: enough to tell accounts apart in a log, not enough to harvest."""
-    local, _, domain = email.partition("@")
-    return f"{local[:1]}***@{domain}"
 
 
 class LogNotifier:
@@ -39,18 +45,55 @@ class LogNotifier:
 
     async def send_password_reset(self, *, email: str, link: str) -> None:
         if self.production:
-            log.error("password reset for %s not delivered: NOTIFIER is unset", masked_email(email))
+            log.error("password reset for %s not delivered: NOTIFIER is log", masked_email(email))
             return
         log.warning("password reset link for %s: %s", masked_email(email), link)
 
 
+class EmailNotifier:
+    """The link as an e-mail through the e-mail provider, behind its breaker."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def reset_message(self, *, email: str, link: str) -> Outgoing:
+        minutes = self.settings.password_reset_ttl_minutes
+        return Outgoing(
+            delivery_id=str(uuid.uuid5(_RESET_NAMESPACE, link)),
+            channel=Channel.EMAIL,
+            address=email,
+            title="Reset your SwipeSavvy password",
+            body=(
+                "Someone asked to reset the password of your SwipeSavvy account.\n\n"
+                f"Open this link on your phone within {minutes} minutes to choose a new one:\n{link}\n\n"
+                "If it was not you, ignore this message: your password stays as it is."
+            ),
+            data={"link": link},
+            category=RESET_CATEGORY,
+        )
+
+    async def send_password_reset(self, *, email: str, link: str) -> None:
+        result = await shared_delivery(self.settings).send(self.reset_message(email=email, link=link))
+        # The caller answers the same whatever happens (no account enumeration), so a failure is
+        # the log's: the person can ask for another link.
+        if result.status is not Status.SENT:
+            log.error(
+                "password reset for %s not delivered: %s %s",
+                masked_email(email),
+                result.status,
+                result.error_code,
+            )
+
+
 def notifier_for(settings: Settings) -> Notifier:
-    """The notifier named by NOTIFIER: "log" or the dotted path of a class."""
+    """The notifier named by NOTIFIER: "log", "email" or the dotted path of a class."""
     if settings.notifier == "log":
         return LogNotifier(settings)
+    if settings.notifier == "email":
+        return EmailNotifier(settings)
     module_name, _, class_name = settings.notifier.rpartition(".")
     if not module_name:
-        raise RuntimeError(f"NOTIFIER must be 'log' or a dotted path, not {settings.notifier!r}")
+        raise RuntimeError(f"NOTIFIER must be 'log', 'email' or a dotted path, not {settings.notifier!r}")
     cls = getattr(importlib.import_module(module_name), class_name)
     notifier: Notifier = cls(settings)
     return notifier

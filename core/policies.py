@@ -64,6 +64,9 @@ ML_MODEL_READERS = STAFF | {SERVICE}
 PERSONAL_ROWS = CUSTOMERS
 # Every user's profile unfiltered (the users' row visibility); others see only themselves.
 SEES_EVERY_USER = ADMINS
+# The notification centre, devices and preferences: every person, each of their own (admins see
+# everyone's, for the delivery log).
+NOTIFICATION_OWNERS = PEOPLE
 
 # ---------------------------------------------------------------- writes
 CAMPAIGN_WRITERS = frozenset({ADMIN, MARKETER})
@@ -86,6 +89,8 @@ EVENT_REPORTERS = frozenset({CUSTOMER, SERVICE})
 # device) is bounded by the app rules of resolvers/analytics/writes.py.
 TRUSTED_EVENT_SOURCES = frozenset({SERVICE})
 SPEND_WRITERS = frozenset({ADMIN, MARKETER, SERVICE})
+# Sends to an audience (users, a tier, a segment), and their delivery log.
+NOTIFICATION_SENDERS = frozenset({ADMIN, MARKETER})
 # Card transactions come from the processor (a service key), or an admin.
 TRANSACTION_RECORDERS = frozenset({SERVICE, ADMIN})
 # The ML pipeline's model versions and scores; campaign advice from marketers.

@@ -8,10 +8,11 @@ from __future__ import annotations
 import procrastinate
 
 from core.settings import Settings
-from jobs import maintenance
+from jobs import maintenance, notifications
 
 
 def register(app: procrastinate.App, settings: Settings) -> procrastinate.App:
     """Register every task (and its schedule) on `app`."""
     maintenance.register(app, settings)
+    notifications.register(app, settings)
     return app

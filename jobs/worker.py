@@ -11,9 +11,13 @@ from __future__ import annotations
 import procrastinate
 from sqlalchemy import text
 
+from core.change_feed import ChangeFeed
+from core.changes import ChangeDispatcher
 from core.database import create_engine, create_sessionmaker
+from core.delivery.registry import Delivery
 from core.jobs.app import build_app
-from core.jobs.periodic import SESSIONMAKER, SETTINGS
+from core.jobs.periodic import CHANGES, DELIVERY, SESSIONMAKER, SETTINGS
+from core.redis import create_redis
 from core.settings import Settings
 from jobs import register
 
@@ -30,14 +34,28 @@ async def run_worker(
     # The tasks' own SQL (resolvers' code) runs on the server's driver, in a pool sized to the jobs
     # running at once.
     engine = create_engine(settings.database_url or "", settings, pool_size=settings.job_concurrency)
+    # A job's commits reach the subscriptions of every server (notificationReceived) as a request's do.
+    redis = create_redis(settings.redis_url or "")
+    changes = ChangeDispatcher()
+    changes.subscribe(
+        ChangeFeed(redis, url=settings.redis_url or "", prefix=settings.redis_key_prefix).publish
+    )
+    delivery = Delivery(settings)
     try:
         async with engine.connect() as conn:
             if (await conn.execute(text("SELECT to_regclass('procrastinate_jobs')"))).scalar() is None:
                 raise EngineSchemaMissing("the database has no job tables: run `python server.py migrate`")
         async with app.open_async():
             await app.run_worker_async(
-                additional_context={SESSIONMAKER: create_sessionmaker(engine), SETTINGS: settings},
+                additional_context={
+                    SESSIONMAKER: create_sessionmaker(engine),
+                    SETTINGS: settings,
+                    CHANGES: changes,
+                    DELIVERY: delivery,
+                },
                 install_signal_handlers=install_signal_handlers,
             )
     finally:
+        await delivery.aclose()
+        await redis.aclose()
         await engine.dispose()

@@ -14,7 +14,7 @@ from models.ml import CampaignOptimization
 CAMPAIGN_COLUMNS = (
     Campaign.id, Campaign.name, Campaign.description, Campaign.type, Campaign.status, Campaign.starts_at,
     Campaign.ends_at, Campaign.budget, Campaign.cashback_percent, Campaign.target_segment,
-    Campaign.created_at, Campaign.updated_at, Campaign.merchant_id,
+    Campaign.send_at_once, Campaign.created_at, Campaign.updated_at, Campaign.merchant_id,
 )  # fmt: skip
 
 

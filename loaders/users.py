@@ -26,7 +26,7 @@ G = TypeVar("G", bound=Hashable)
 # What the GraphQL types (and the replays of resolvers/users) read of a row; user_id groups by user.
 USER_COLUMNS = (
     User.id, User.name, User.email, User.phone, User.role, User.loyalty_tier, User.reward_points,
-    User.created_at, User.last_login_at, User.deleted_at,
+    User.created_at, User.last_login_at, User.deleted_at, User.time_zone,
 )  # fmt: skip
 ACCOUNT_COLUMNS = (
     Account.id, Account.user_id, Account.kind, Account.institution, Account.last_four, Account.balance,

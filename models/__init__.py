@@ -1,6 +1,17 @@
 """SQLAlchemy models: one module per domain. Importing this package registers every table."""
 
-from models import admin, analytics, auth, campaigns, experiments, flags, merchants, ml, users
+from models import (
+    admin,
+    analytics,
+    auth,
+    campaigns,
+    experiments,
+    flags,
+    merchants,
+    ml,
+    notifications,
+    users,
+)
 from models.base import Base
 
 __all__ = [
@@ -13,5 +24,6 @@ __all__ = [
     "flags",
     "merchants",
     "ml",
+    "notifications",
     "users",
 ]

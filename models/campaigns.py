@@ -65,6 +65,8 @@ class Campaign(Base):
         ForeignKey("merchants.id", ondelete="SET NULL"), index=True
     )
     target_segment: Mapped[str | None] = mapped_column(String(100))
+    # Push and e-mail campaigns: everyone at once on start, instead of each person's best time.
+    send_at_once: Mapped[bool] = mapped_column(server_default="false")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     search: Mapped[str] = mapped_column(
         TSVECTOR,

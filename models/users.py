@@ -110,6 +110,8 @@ class User(Base):
         Computed("to_tsvector('simple', coalesce(name, '') || ' ' || coalesce(email, ''))", persisted=True),
     )
     last_login_at: Mapped[datetime | None]
+    # IANA name ("Europe/Paris"); null: DEFAULT_TIME_ZONE. Notifications are timed in it.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
     deleted_at: Mapped[datetime | None]

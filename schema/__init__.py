@@ -47,6 +47,10 @@ from schema.flags.usage_mutations import FlagUsageMutation
 from schema.merchants.mutations import MerchantMutation
 from schema.merchants.queries import MerchantQuery
 from schema.ml.mutations import MlMutation
+from schema.notifications.mutations import NotificationMutation
+from schema.notifications.queries import NotificationQuery
+from schema.notifications.sends import NotificationSendMutation, NotificationSendQuery
+from schema.notifications.subscriptions import NotificationSubscription
 from schema.permissions import allow
 from schema.scalars import SCALAR_OVERRIDES
 from schema.users.mutations import UserMutation
@@ -54,7 +58,17 @@ from schema.users.queries import UserQuery
 
 
 @strawberry.type(description="Read access to the SwipeSavvy platform.")
-class Query(UserQuery, CampaignQuery, FlagQuery, ExperimentQuery, AnalyticsQuery, MerchantQuery, AdminQuery):
+class Query(
+    UserQuery,
+    CampaignQuery,
+    FlagQuery,
+    ExperimentQuery,
+    AnalyticsQuery,
+    MerchantQuery,
+    NotificationQuery,
+    NotificationSendQuery,
+    AdminQuery,
+):
     # Each type's resolve_nodes applies its own type policy and row visibility.
     node: relay.Node | None = relay.node(
         description="Any object by its global id; null when it does not exist or is not visible to you.",
@@ -78,6 +92,8 @@ class Mutation(
     FlagUsageMutation,
     UserMutation,
     MerchantMutation,
+    NotificationMutation,
+    NotificationSendMutation,
     MlMutation,
     AdminMutation,
 ):
@@ -95,6 +111,7 @@ class Subscription(
     AnalyticsSubscription,
     ExperimentSubscription,
     FlagSubscription,
+    NotificationSubscription,
     AdminSubscription,
 ):
     pass

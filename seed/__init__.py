@@ -23,6 +23,7 @@ from seed.experiments import write_experiments
 from seed.flags import write_flags
 from seed.merchants import write_merchants, write_preferred_merchants
 from seed.ml import write_models, write_optimizations
+from seed.notifications import write_notifications
 from seed.people import write_customers, write_staff
 from seed.world import SCALES, UTC, World
 
@@ -116,6 +117,7 @@ async def load(
                 await write_models(loader, world)
                 await write_optimizations(loader, world)
                 await write_admin(loader, world)
+                await write_notifications(loader, world)
             await conn.execute("ALTER TABLE rewards_ledger ENABLE TRIGGER trg_rewards_ledger_apply")
             # Fresh statistics, so the first dashboard queries get good plans without waiting for autovacuum.
             await conn.execute("ANALYZE")

@@ -24,6 +24,9 @@ os.environ.setdefault("APP_ENV", "test")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 # Tests sign their own tokens; no development secret is written into DATA_DIR.
 os.environ.setdefault("JWT_SECRET", "test-secret-not-for-production-0123456789")
+# Production-mode servers of the tests deliver reset links to the log: said explicitly, as production
+# requires (core/settings.py refuses a log-only notifier otherwise).
+os.environ.setdefault("NOTIFIER_LOG_IN_PRODUCTION", "true")
 
 import pytest  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402

@@ -29,6 +29,7 @@ from core.errors import ApiError, ErrorCode
 from core.live import LiveContext
 from core.ratelimit import rate_limit_identity
 from schema import schema
+from schema.caching.hints import CacheScope
 from schema.caching.keys import scope_of
 from schema.extensions.caches import document_cache
 from schema.extensions.cost import query_cost
@@ -78,8 +79,14 @@ async def operation_results(
 
     viewer = connection.viewer
     policy = view.hints.policy(operation, fragments or {})
-    scope = scope_of(viewer, policy.scope) or f"alone:{request_id}"
-    key = (query, operation_name, orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS), scope)
+    # An answer no cache hint lets anyone keep (max age 0) is not known to be the same for everyone of
+    # a role: it is taken for the viewer's own, shared by one person's subscriptions only.
+    shared = CacheScope.PRIVATE if policy.max_age == 0 else policy.scope
+    scope = scope_of(viewer, shared) or f"alone:{request_id}"
+    # As text: the bytes orjson returns keep its whole output buffer (4 KiB), and every subscriber
+    # holds its key as long as it is subscribed.
+    variables_key = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS).decode()
+    key = (query, operation_name, variables_key, scope)
     try:
         cost = query_cost(schema._schema, document, operation_name=operation_name, variables=variables)
     except GraphQLError:

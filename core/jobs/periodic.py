@@ -16,11 +16,17 @@ import procrastinate
 from procrastinate.job_context import JobContext
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.changes import ChangeDispatcher, committed_changes
+
 T = TypeVar("T")
 
 # JobContext.additional_context keys the worker fills in (jobs/worker.py).
 SESSIONMAKER = "sessionmaker"
 SETTINGS = "settings"
+# The worker's change dispatcher: a job's commits are heard like a request's (subscriptions).
+CHANGES = "changes"
+# The notification providers (core/delivery), made once per worker.
+DELIVERY = "delivery"
 
 
 def schedule(app: procrastinate.App, task: procrastinate.tasks.Task[Any, Any, Any], cron: str) -> None:
@@ -35,7 +41,14 @@ def tick_time(timestamp: int) -> dt.datetime:
 
 
 async def in_transaction(context: JobContext, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work(session)` in one committed transaction of the worker's engine."""
+    """Run `work(session)` in one committed transaction of the worker's engine; what it changed is
+    then dispatched (never for a rollback), as a request's writes are."""
     sessionmaker: async_sessionmaker[AsyncSession] = context.additional_context[SESSIONMAKER]
-    async with sessionmaker() as session, session.begin():
-        return await work(session)
+    async with sessionmaker() as session:
+        async with session.begin():
+            result = await work(session)
+        changes = committed_changes(session)
+    dispatcher: ChangeDispatcher | None = context.additional_context.get(CHANGES)
+    if changes is not None and dispatcher is not None:
+        await dispatcher.dispatch(changes)
+    return result

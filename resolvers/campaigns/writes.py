@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.campaigns import Campaign, CampaignStatus, CampaignType
 from models.merchants import Merchant
 from resolvers.audit import Actor, record_change, snapshot
+from resolvers.notifications import campaign_sends
 from resolvers.outcomes import Outcome, ProblemCode, Problems
 
 S = CampaignStatus
@@ -44,6 +45,7 @@ class CampaignFields:
     cashback_percent: Decimal | None = None
     merchant_id: int | None = None
     target_segment: str | None = None
+    send_at_once: bool | None = None
 
 
 def _validate(values: dict[str, Any], problems: Problems) -> None:
@@ -167,6 +169,8 @@ async def transition_campaign(
     campaign.status = target.value
     await session.flush()
     await session.refresh(campaign)
+    # Push and e-mail campaigns send (or stop sending) with the transition, in its transaction.
+    await campaign_sends.on_status_change(session, campaign, now)
     await record_change(
         session,
         actor=actor,

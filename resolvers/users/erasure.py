@@ -21,6 +21,9 @@ What goes, and why what stays may stay:
   of their emails or phones, are nulled (result_ref stays: it names rows, not people).
 - user_merchant_affinity and user_optimal_send_times (profiling) are deleted; device_info of the
   person's flag-usage events is nulled.
+- notifications (resolvers/notifications/erasure.py): devices, preferences, quiet hours, segment
+  memberships and the time zone are deleted; notifications and deliveries stay anonymised, their
+  text and provider ids blanked.
 
 The erasure's own audit row holds counts only, and no IP address.
 """
@@ -45,6 +48,7 @@ from models.flags import FlagUsage
 from models.ml import UserMerchantAffinity, UserOptimalSendTime
 from models.users import Account, AccountStatus, User
 from resolvers.audit import Actor, record_change
+from resolvers.notifications import erasure as notifications
 from resolvers.outcomes import Outcome, ProblemCode
 
 PERSON_KEYS = ("email", "phone", "name")
@@ -66,6 +70,7 @@ class Erasure:
     audit_rows_scrubbed: int = 0
     idempotency_responses_cleared: int = 0
     profiling_rows_deleted: int = 0
+    notification_rows_erased: int = 0
 
 
 def _about(user_id: int, account_ids: list[int]) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
@@ -179,7 +184,7 @@ async def erase_user(
         return Outcome(value=Erasure(user_id=user_id, erased_at=user.deleted_at), ref=("User", user_id))
     account_ids = list(await session.scalars(select(Account.id).where(Account.user_id == user_id)))
     audit_rows, traces = await _scrub_audit(session, user, account_ids)
-    user.email = user.name = user.phone = user.password_hash = None
+    user.email = user.name = user.phone = user.password_hash = user.time_zone = None
     user.deleted_at = now
     await session.flush()
     unlinked = await session.execute(
@@ -207,6 +212,7 @@ async def erase_user(
         audit_rows_scrubbed=audit_rows,
         idempotency_responses_cleared=await _clear_responses(session, user_id, traces),
         profiling_rows_deleted=await _forget_profiling(session, user_id),
+        notification_rows_erased=await notifications.forget_person(session, user_id),
     )
     counts = {k: v for k, v in dataclasses.asdict(erasure).items() if k not in ("user_id", "erased_at")}
     await record_change(

@@ -35,6 +35,10 @@ class CreateCampaignInput:
     cashback_percent: Decimal | None = strawberry.field(default=None, description="0-100, CASHBACK only.")
     merchant_id: relay.GlobalID | None = strawberry.field(default=None, description="The promoted merchant.")
     target_segment: str | None = strawberry.field(default=None, description="Audience segment (up to 100).")
+    send_at_once: bool | None = strawberry.field(
+        default=None,
+        description="Push and e-mail campaigns: notify everyone at start, not at each one's best time.",
+    )
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
@@ -50,6 +54,10 @@ class UpdateCampaignInput:
     cashback_percent: Decimal | None = strawberry.field(default=None, description="0-100, CASHBACK only.")
     merchant_id: relay.GlobalID | None = strawberry.field(default=None, description="The promoted merchant.")
     target_segment: str | None = strawberry.field(default=None, description="Audience segment (up to 100).")
+    send_at_once: bool | None = strawberry.field(
+        default=None,
+        description="Push and e-mail campaigns: notify everyone at start, not at each one's best time.",
+    )
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY_HELP)
 
 
@@ -91,6 +99,7 @@ def _fields(data: Any, problems: list[UserError]) -> writes.CampaignFields:
         cashback_percent=data.cashback_percent,
         merchant_id=merchant_id,
         target_segment=data.target_segment,
+        send_at_once=data.send_at_once,
     )
 
 

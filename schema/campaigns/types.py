@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from schema.experiments.types import Experiment
     from schema.merchants.types import Merchant
     from schema.ml.types import CampaignOptimization
+    from schema.notifications.sends import NotificationCounts
 
 
 CampaignStatus = strawberry.enum(
@@ -61,6 +62,9 @@ class Campaign(LoadedNode, relay.Node):
     budget: Decimal = strawberry.field(description="Budget in USD.")
     cashback_percent: Decimal | None = strawberry.field(description="Extra cashback for CASHBACK campaigns.")
     target_segment: str | None = strawberry.field(description="Audience segment it targets.")
+    send_at_once: bool = strawberry.field(
+        description="Push and e-mail campaigns: everyone notified at start, not at each one's best time."
+    )
     created_at: dt.datetime = strawberry.field(description="Creation time (UTC).")
     updated_at: dt.datetime = strawberry.field(description="Last change (UTC).")
     merchant_id: strawberry.Private[int | None]
@@ -78,6 +82,7 @@ class Campaign(LoadedNode, relay.Node):
             budget=row.budget,
             cashback_percent=row.cashback_percent,
             target_segment=row.target_segment,
+            send_at_once=row.send_at_once,
             created_at=row.created_at,
             updated_at=row.updated_at,
             merchant_id=row.merchant_id,
@@ -108,6 +113,21 @@ class Campaign(LoadedNode, relay.Node):
 
         rows = await info.context.loader(ExperimentsByCampaignLoader).load(self.id)
         return [Experiment.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description=(
+            "What became of the notifications of a push or e-mail campaign: scheduled, shown, opened, "
+            "cancelled, and its deliveries per channel and state (no person named)."
+        ),
+        permission_classes=[allow(ANALYTICS_READERS)],
+    )
+    async def notification_counts(
+        self, info: Ctx
+    ) -> Annotated[NotificationCounts, strawberry.lazy("schema.notifications.sends")] | None:
+        from loaders.notifications import CountsByCampaignLoader
+        from schema.notifications.sends import NotificationCounts
+
+        return NotificationCounts.from_counts(await info.context.loader(CountsByCampaignLoader).load(self.id))
 
     @strawberry.field(
         description="Optimisation advice from the ML models, most urgent first.",

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from loaders.analytics import Granularity
+from models.notifications import Category, Channel, DeliveryStatus
 from resolvers.analytics.reads import OVERVIEW_TOP
 from resolvers.experiments.validation import MAX_VARIANTS
 from resolvers.flags.reads import MAX_EVALUATION_KEYS
@@ -31,6 +32,12 @@ MERCHANT_CATEGORIES = 50
 # A flag's general variants and each segment's, GROUP_MAX per group; a few groups per flag.
 ROLLOUTS_PER_FLAG = 2 * GROUP_MAX
 HOURS_PER_DAY = 24
+# A row per (queue, task) of the job engine: the tasks jobs/ registers, on their queues.
+JOB_KINDS = 20
+# NOTIFICATION_MAX_DEVICES_PER_USER may not exceed this (core/settings.py).
+DEVICES_PER_USER = 50
+PREFERENCES = len(Channel) * len(Category)
+DELIVERY_STATES = len(Channel) * len(DeliveryStatus)
 RANGE_ARGUMENT = "range"
 
 # (the field's arguments, the days of the nearest range argument at or above it) -> items
@@ -90,6 +97,10 @@ LIST_BOUNDS: dict[str, Bound] = {
     "Subscription.flagsChanged": _evaluated_flags,
     "Query.myExperimentAssignments": _fixed(ASSIGNMENTS_PER_USER),
     "Query.merchantCategories": _fixed(MERCHANT_CATEGORIES),
+    "Query.jobQueues": _fixed(JOB_KINDS),
+    "Query.myDevices": _fixed(DEVICES_PER_USER),
+    "NotificationSettings.preferences": _fixed(PREFERENCES),
+    "NotificationCounts.deliveries": _fixed(DELIVERY_STATES),
 }
 DEFAULT_DAYS = DEFAULT_RANGE_DAYS
 

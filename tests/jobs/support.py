@@ -24,6 +24,7 @@ NO_SCHEDULES = {
     "job_cron_recompute_results": "",
     "job_cron_retry_stalled": "",
     "job_cron_prune_jobs": "",
+    "job_cron_deliver_notifications": "",
 }
 # Waiting for a worker is bounded, never asserted on: a slow machine waits longer, a bug times out.
 WAIT_S = 60.0

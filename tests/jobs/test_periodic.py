@@ -4,7 +4,7 @@ across any number of workers, by the same code as the command line."""
 from __future__ import annotations
 
 from core.settings import Settings
-from jobs import maintenance
+from jobs import maintenance, notifications
 from tests.jobs.support import app_for, fetch, job_settings, running_worker, wait_until
 
 EVERY_SECOND = "* * * * * *"
@@ -21,6 +21,7 @@ def test_the_cron_list_and_the_engines_housekeeping_are_scheduled_by_default(set
         maintenance.PRUNE: settings.job_cron_prune,
         maintenance.RETRY_STALLED: settings.job_cron_retry_stalled,
         maintenance.PRUNE_JOBS: settings.job_cron_prune_jobs,
+        notifications.DELIVER: settings.job_cron_deliver_notifications,
     }  # recompute-results' schedule was turned off
 
 

@@ -353,3 +353,9 @@ FACTORIES: dict[str, Factory] = {
     "idempotency_keys": make_idempotency_key,
     "password_reset_tokens": make_password_reset_token,
 }
+
+
+# Last: the notifications domain's factories build on the ones above (users).
+from tests.models.notification_factories import NOTIFICATION_FACTORIES  # noqa: E402
+
+FACTORIES.update(NOTIFICATION_FACTORIES)

@@ -22,6 +22,7 @@ from models.flags import FeatureFlag, FlagAuditEntry
 from models.merchants import Merchant
 from models.users import User
 from tests.models import factories as f
+from tests.models import notification_cases
 from tests.models.factories import FACTORIES, MISSING_ID, T0, Factory
 from tests.models.support import rejected, violated_constraint
 
@@ -276,6 +277,7 @@ CHECK_CASES: dict[str, Case] = {
         f.make_idempotency_key, {"expires_at": datetime(2000, 1, 1, tzinfo=T0.tzinfo)}
     ),
 }
+CHECK_CASES.update(notification_cases.check_cases(Case))
 
 
 def _names(kind: type) -> set[str]:
@@ -379,6 +381,7 @@ UNIQUE_CASES: dict[str, UniqueCase] = {
     "uq_password_reset_tokens_token_hash": same(f.make_password_reset_token, "token_hash"),
     "uq_idempotency_keys_scope_key": same(f.make_idempotency_key, "scope", "key"),
 }
+UNIQUE_CASES.update(notification_cases.unique_cases(UniqueCase, same))
 
 
 def _unique_names() -> set[str]:

@@ -31,7 +31,17 @@ from tests.transport.client import serving
 # Open to anonymous callers: an analyst's credentials change nothing about them.
 OPEN_TO_ANYONE = {"login", "signUp", "refreshToken", "requestPasswordReset", "resetPassword"}
 # About the caller's own account; a person may, an API key (no account) may not.
-OWN_ACCOUNT = {"updateMyProfile", "logout"}
+OWN_ACCOUNT = {
+    "updateMyProfile",
+    "logout",
+    # the caller's own notification centre, devices and settings
+    "registerDevice",
+    "unregisterDevice",
+    "markNotificationsRead",
+    "archiveNotifications",
+    "openNotification",
+    "updateNotificationSettings",
+}
 # Bookkeeping of the request itself, not data: when a key was last used.
 IGNORED_COLUMNS = ("last_used_at",)
 

@@ -48,6 +48,11 @@ MATRIX: dict[str, set[Role]] = {
     "topCampaigns": STAFF | {ME, S},
     "platformOverview": STAFF | {S},
     "auditLog": {A},
+    "myNotifications": WITH_ACCOUNT,
+    "unreadNotificationCount": WITH_ACCOUNT,
+    "myDevices": WITH_ACCOUNT,
+    "myNotificationSettings": WITH_ACCOUNT,
+    "notificationSends": {A, M},
     "jobQueues": {A},
     "failedJobs": {A},
 }

@@ -200,3 +200,79 @@ async def test_a_subscription_refused_before_it_starts_says_why_with_a_code(
     assert refused.refusal is not None
     assert [e["extensions"]["code"] for e in refused.refusal][:1] == [code]
     assert all(e["extensions"]["requestId"] for e in refused.refusal)
+
+
+async def test_a_subscriber_joining_while_the_first_event_is_charged_is_sent_it(
+    redis_client: Any, redis_prefix: str
+) -> None:
+    """The first event's charge is awaited (Redis): a subscriber joining meanwhile is among neither
+    those charged for it nor, until it is kept, those sent the latest; it must still get it."""
+    from core.ratelimit import TokenBucket
+    from transport.websocket_streams import SharedStreams
+
+    go = asyncio.Event()
+
+    async def results() -> AsyncIterator[Any]:
+        await go.wait()
+        yield SimpleNamespace(
+            data={"campaignStatusChanged": {"status": "DRAFT"}}, errors=None, extensions=None
+        )
+        await asyncio.Event().wait()  # no second event
+
+    async def subscribing() -> AsyncIterator[Any]:
+        return results()
+
+    context = SimpleNamespace(keeps_latest=True, request_id="first", version=1)
+    streams = SharedStreams(queued_events=10)
+    charged = TokenBucket(redis_client, prefix=redis_prefix, capacity=100, refill_per_second=1)
+    free = TokenBucket(None, prefix=redis_prefix, capacity=100, refill_per_second=1)
+
+    def follow(identity: str, bucket: TokenBucket) -> AsyncIterator[Delivery]:
+        return streams.follow(
+            key="page", identity=identity, request_id=identity, start=lambda: (context, subscribing()),
+            bucket=bucket, cost=1, event_cost=1,
+        )  # fmt: skip
+
+    # given a stream whose first subscriber waits for its first event
+    first = follow("user:1", charged)
+    first_delivery = asyncio.create_task(anext(first))  # type: ignore[arg-type]
+    while not len(streams):
+        await asyncio.sleep(0.01)
+    # when that event comes while Redis holds every command back, so its charge is still awaited,
+    await redis_client.execute_command("CLIENT", "PAUSE", "500")
+    go.set()
+    await asyncio.sleep(0.1)
+    # and a second subscriber (whose own subscribing costs nothing here) joins the stream then
+    second = follow("user:2", free)
+    async with asyncio.timeout(DEADLINE_S):
+        joined = await anext(second)  # type: ignore[arg-type]
+        delivered = await first_delivery
+
+    # then both were sent the first event, the very same serialised answer
+    assert joined.payload is delivered.payload
+    assert _sent(joined)["data"] == {"campaignStatusChanged": {"status": "DRAFT"}}
+    for stream in (first, second):
+        await stream.aclose()  # type: ignore[attr-defined]
+
+
+FLAGS = 'subscription { flagsChanged(context: {sessionId: "s-1"}) { key value } }'
+
+
+async def test_a_selection_whose_types_say_no_scope_is_shared_by_one_person_only(
+    state: dict[str, Any], app_settings: Settings
+) -> None:
+    # given two marketers and one of them again on a second socket, subscribed to a field whose types
+    # carry no cache hint (nothing says its answer is the same for everyone of a role)
+    view = GraphQLWebSocket(app_settings, signing_secret(app_settings))
+    viewers = [Viewer(role=Role.MARKETER, user_id=user) for user in (201, 202, 201)]
+    streams = [
+        operation_results(view, _connection(state, app_settings, viewer), FLAGS, None, None)
+        for viewer in viewers
+    ]
+    for stream in streams:
+        assert (await _next(stream)).refusal is None
+
+    # then each person has a stream of their own, shared by their two sockets only
+    assert len(view.streams) == 2
+    for stream in streams:
+        await stream.aclose()  # type: ignore[attr-defined]

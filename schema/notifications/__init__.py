@@ -1,0 +1,1 @@
+"""The notifications domain: the centre, devices, preferences, sends and deliveries."""
