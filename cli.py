@@ -103,6 +103,7 @@ def _run_uvicorn(settings: Settings, *, host: str, port: int, workers: int) -> N
         proxy_headers=False,
         # Frames past the app's own limit (transport/websocket_protocols.py) are not even buffered.
         ws_max_size=settings.ws_max_message_bytes + 1024,
+        ws_per_message_deflate=settings.ws_per_message_deflate,
     )
 
 

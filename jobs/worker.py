@@ -34,12 +34,13 @@ async def run_worker(
     # The tasks' own SQL (resolvers' code) runs on the server's driver, in a pool sized to the jobs
     # running at once.
     engine = create_engine(settings.database_url or "", settings, pool_size=settings.job_concurrency)
-    # A job's commits reach the subscriptions of every server (notificationReceived) as a request's do.
-    redis = create_redis(settings.redis_url or "")
+    # A job's commits reach the subscriptions of every server (notificationReceived) as a request's do;
+    # a worker given no Redis runs its jobs all the same, unheard.
+    redis = create_redis(settings.redis_url) if settings.redis_url else None
     changes = ChangeDispatcher()
-    changes.subscribe(
-        ChangeFeed(redis, url=settings.redis_url or "", prefix=settings.redis_key_prefix).publish
-    )
+    if redis is not None:
+        feed = ChangeFeed(redis, url=settings.redis_url or "", prefix=settings.redis_key_prefix)
+        changes.subscribe(feed.publish)
     delivery = Delivery(settings)
     try:
         async with engine.connect() as conn:
@@ -57,5 +58,6 @@ async def run_worker(
             )
     finally:
         await delivery.aclose()
-        await redis.aclose()
+        if redis is not None:
+            await redis.aclose()
         await engine.dispose()

@@ -76,6 +76,10 @@ def _check(data: SendFields, now: dt.datetime, problems: Problems) -> None:
         problems.add("audience.userIds", f"Between 1 and {MAX_USERS} users.", ProblemCode.OUT_OF_RANGE)
     if a.segment is not None:
         problems.require_length("audience.segment", a.segment, max_length=SEGMENT_MAX, required=True)
+    if Channel.WEBHOOK in data.channels:
+        problems.add(
+            "channels", "A webhook is a partner system's channel, not a person's: push, e-mail or in-app."
+        )
     if data.data is not None and len(orjson.dumps(data.data)) > DATA_MAX_BYTES:
         problems.add("data", f"At most {DATA_MAX_BYTES} bytes of JSON.", ProblemCode.OUT_OF_RANGE)
     if data.scheduled_for is not None:

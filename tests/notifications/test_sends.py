@@ -45,12 +45,14 @@ async def test_bad_sends_are_refused_whole(db: AsyncSession, gql) -> None:  # ty
     blank = {**GOLD, "title": "  ", "channels": []}
     past = {**GOLD, "scheduledFor": (NOW - dt.timedelta(days=1)).isoformat()}
     not_users = {**GOLD, "audience": {"userIds": [gid("Campaign", 1)]}}
+    webhook = {**GOLD, "channels": ["WEBHOOK"]}
 
     assert await _refused(gql, two_audiences) == [("audience", "INVALID")]
     assert await _refused(gql, none) == [("audience", "INVALID")]
     assert await _refused(gql, blank) == [("title", "REQUIRED")]
     assert await _refused(gql, past) == [("scheduledFor", "OUT_OF_RANGE")]
     assert await _refused(gql, not_users) == [("audience.userIds", "NOT_FOUND")]
+    assert await _refused(gql, webhook) == [("channels", "INVALID")]
     assert await db.scalar(text("SELECT count(*) FROM notification_sends")) == 0
     assert await db.scalar(text("SELECT count(*) FROM procrastinate_jobs")) == 0
 
