@@ -1,5 +1,6 @@
 """ML loaders: model versions, campaign optimisation advice, and what the models say of a user
-(recommended merchants by affinity, the best time to send). Users' rows follow their visibility."""
+(recommended merchants by affinity, the best time to send), and the active version of each model
+type. Users' rows follow their visibility."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from loaders.merchants import MERCHANT_COLUMNS
 from loaders.visibility import campaigns_visible_to, sees_rows_of, user_rows_visible_to
 from models.campaigns import Campaign
 from models.merchants import Merchant
-from models.ml import CampaignOptimization, MLModel, UserMerchantAffinity, UserOptimalSendTime
+from models.ml import CampaignOptimization, MLModel, ModelStatus, UserMerchantAffinity, UserOptimalSendTime
 
 # What the GraphQL types read of a row (campaign_id groups advice by campaign).
 OPTIMIZATION_COLUMNS = (
@@ -113,3 +114,16 @@ class OptimalSendTimeByUserLoader(Loader[int, Row | None]):
             user_rows_visible_to(self.viewer, UserOptimalSendTime.user_id),
         )
         return one_per_key(keys, await session.execute(query), lambda r: r.user_id)
+
+
+class ActiveMlModelByTypeLoader(Loader[str, Row | None]):
+    """The ACTIVE version of each model type (keys: ModelType values); uq_ml_models_active_per_type
+    makes it one at most, and serves the lookup."""
+
+    async def load_batch(self, session: Reader, keys: list[str]) -> list[Row | None]:
+        rows = await session.execute(
+            select(*ML_MODEL_COLUMNS).where(
+                MLModel.model_type.in_(keys), MLModel.status == ModelStatus.ACTIVE.value
+            )
+        )
+        return one_per_key(keys, rows, lambda r: r.model_type)

@@ -47,6 +47,7 @@ from schema.flags.usage_mutations import FlagUsageMutation
 from schema.merchants.mutations import MerchantMutation
 from schema.merchants.queries import MerchantQuery
 from schema.ml.mutations import MlMutation
+from schema.ml.queries import MlQuery
 from schema.notifications.mutations import NotificationMutation
 from schema.notifications.queries import NotificationQuery
 from schema.notifications.sends import NotificationSendMutation, NotificationSendQuery
@@ -67,6 +68,7 @@ class Query(
     MerchantQuery,
     NotificationQuery,
     NotificationSendQuery,
+    MlQuery,
     AdminQuery,
 ):
     # Each type's resolve_nodes applies its own type policy and row visibility.

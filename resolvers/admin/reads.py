@@ -1,4 +1,4 @@
-"""Reading the general audit log (admins): filters and newest-first pages."""
+"""Admin reads: the general audit log (filters, newest-first pages) and the runtime settings."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ from typing import Any
 from sqlalchemy import Row, Select, select
 
 from core.errors import BadUserInput
-from loaders.admin import AUDIT_LOG_COLUMNS
+from loaders.admin import AUDIT_LOG_COLUMNS, SETTING_COLUMNS
 from loaders.base import Reader
-from models.admin import AuditLogEntry
+from models.admin import AuditLogEntry, Setting
 from resolvers.pagination import Page, PageRequest, SortKey, paginate
 from resolvers.text_inputs import filter_text
 
 # ix_audit_log_created_at_id, read backwards; entity filters use ix_audit_log_entity_type_entity_id.
 NEWEST_FIRST = SortKey(column=AuditLogEntry.created_at, id_column=AuditLogEntry.id, descending=True)
+# The unique index on settings.key; a key sorts a setting next to its kin (loyalty.*, notifications.*).
+BY_KEY = SortKey(column=Setting.key, id_column=Setting.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +60,15 @@ async def list_audit_log(
     """Return one page of audit entries, newest first, and the filtered query for totalCount."""
     query = filtered_entries(filter)
     return await paginate(session, query, key=NEWEST_FIRST, page=page), query
+
+
+async def list_settings(
+    *, session: Reader, key_prefix: str | None, page: PageRequest
+) -> tuple[Page[Row], Select[Any]]:
+    """Return one page of settings by key (those starting with `key_prefix` when given)."""
+    filter_text(key_prefix, field="keyPrefix")
+    query = select(*SETTING_COLUMNS)
+    if key_prefix:
+        # startswith(autoescape): a '_' in the prefix is a literal underscore, not LIKE's wildcard.
+        query = query.where(Setting.key.startswith(key_prefix, autoescape=True))
+    return await paginate(session, query, key=BY_KEY, page=page), query

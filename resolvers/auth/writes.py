@@ -162,6 +162,14 @@ async def request_password_reset(
     return Outcome(value=await _issue_link(session, user=user, settings=settings, now=now, token=token))
 
 
+async def issue_reset_link(
+    session: AsyncSession, *, user: User, settings: Settings, now: dt.datetime
+) -> ResetRequest:
+    """A fresh reset link for the account, voiding its older ones (as requestPasswordReset does)."""
+    await _void_reset_tokens(session, user_id=user.id, now=now)
+    return await _issue_link(session, user=user, settings=settings, now=now)
+
+
 async def _issue_link(
     session: AsyncSession, *, user: User, settings: Settings, now: dt.datetime, token: str | None = None
 ) -> ResetRequest:

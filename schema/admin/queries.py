@@ -1,17 +1,19 @@
-"""The general audit log (auditLog) and the background jobs (schema/admin/jobs.py), admins only."""
+"""The general audit log (auditLog), the runtime settings (settings) and the background jobs
+(schema/admin/jobs.py), admins only."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
 from core.context import Ctx
 from core.policies import ADMINS
-from resolvers.admin import reads as audit_log
+from resolvers.admin import reads as admin_reads
 from schema.admin.jobs import JobQuery
-from schema.admin.types import AuditLogEntry
+from schema.admin.types import AuditLogEntry, Setting
 from schema.connections import Connection, page_request, paged
 from schema.nodes import filter_pk
 from schema.permissions import allow
@@ -35,10 +37,10 @@ def _actor_pk(gid: relay.GlobalID | None) -> int | None:
     return filter_pk(gid, "User", "actorUserId")
 
 
-def audit_filter(given: AuditLogFilterInput | None) -> audit_log.AuditFilter:
+def audit_filter(given: AuditLogFilterInput | None) -> admin_reads.AuditFilter:
     """The resolvers' filter of the input (auditLog and auditLogAppended)."""
     f = given or AuditLogFilterInput()
-    return audit_log.AuditFilter(
+    return admin_reads.AuditFilter(
         entity_type=f.entity_type,
         entity_id=f.entity_id,
         actor_user_id=_actor_pk(f.actor_user_id),
@@ -67,6 +69,28 @@ class AdminQuery(JobQuery):
         request = page_request(first, after, last, before)
         return await paged(
             info.context,
-            lambda session: audit_log.list_audit_log(session=session, filter=criteria, page=request),
+            lambda session: admin_reads.list_audit_log(session=session, filter=criteria, page=request),
             AuditLogEntry.from_row,
+        )
+
+    @strawberry.field(
+        description="The runtime settings by key, a page at a time (admins); updateSetting changes them.",
+        permission_classes=[allow(ADMINS)],
+    )
+    async def settings(
+        self,
+        info: Ctx,
+        key_prefix: Annotated[
+            str | None, strawberry.argument(description="Only keys starting with this text, e.g. loyalty.")
+        ] = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Setting] | None:
+        request = page_request(first, after, last, before)
+        return await paged(
+            info.context,
+            lambda session: admin_reads.list_settings(session=session, key_prefix=key_prefix, page=request),
+            Setting.from_row,
         )

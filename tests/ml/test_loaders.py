@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import Settings
 from core.viewer import Role, Viewer
-from loaders.ml import CampaignOptimizationByIdLoader, MlModelByIdLoader
+from loaders.ml import ActiveMlModelByTypeLoader, CampaignOptimizationByIdLoader, MlModelByIdLoader
 from tests.merchants.support import ANALYST, CUSTOMER, SERVICE
 from tests.models import factories as f
 from tests.support import load_counted
@@ -26,6 +26,20 @@ async def test_model_versions_by_id_in_key_order(db: AsyncSession, settings: Set
 
     assert len(statements) == 1
     assert _ids(rows) == [b.id, None, a.id]
+
+
+async def test_the_active_version_of_each_type_in_key_order(db: AsyncSession, settings: Settings) -> None:
+    await f.make_ml_model(db, model_type="churn", status="deprecated")
+    churn = await f.make_ml_model(db, model_type="churn", status="active")
+    conversion = await f.make_ml_model(db, model_type="conversion", status="active")
+    await f.make_ml_model(db, model_type="offer", status="training")
+
+    rows, statements = await load_counted(
+        db, settings, ActiveMlModelByTypeLoader, ["offer", "conversion", "churn"], viewer=SERVICE
+    )
+
+    assert len(statements) == 1
+    assert _ids(rows) == [None, conversion.id, churn.id]
 
 
 async def test_optimizations_by_id_in_key_order_as_visible_as_their_campaign(
