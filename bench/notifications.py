@@ -109,10 +109,11 @@ async def _run(url: str, args: argparse.Namespace, worker_env: dict[str, str]) -
         env["JOB_CONCURRENCY"] = str(args.concurrency)
         due = dt.datetime.now(dt.UTC)
         with runs.workers(args.workers, env):
-            wall, unsent = await runs.deliver(
+            wall, unsent, busiest = await runs.deliver(
                 sessions, campaign_id, due=due, loops=args.workers, timeout_s=args.timeout
             )
         sent = await runs.delivered(sessions, campaign_id, due=due, wall=wall)
+        sent.busiest = busiest
         sent.baseline_seconds = await runs.baseline_sends(sent.notifications)
         after = await runs.duplicates(sessions, campaign_id)
     finally:
@@ -155,6 +156,7 @@ def report(figures: dict[str, Any], args: argparse.Namespace) -> None:
         f"Delivery, {args.workers} worker processes, log provider, LOG_LEVEL=WARNING "
         f"(target >= {DELIVERY_TARGET:,.0f} notifications/s)",
         [
+            ("workers running a loop at once", f"{d.busiest} (most seen while polling)"),
             ("notifications sent", f"{d.notifications:,} (due but unsent at the end: {figures['unsent']})"),
             ("not due yet (quiet hours)", f"{d.not_due:,}"),
             ("first to last sent_at", f"{d.seconds:.2f} s  {rate:,.0f}/s"),

@@ -67,6 +67,10 @@ FROM notification_deliveries d JOIN notifications n ON n.id = d.notification_id
 WHERE n.campaign_id = :campaign GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
 """)
 
+READY = text(
+    "SELECT count(*) FROM procrastinate_workers WHERE last_heartbeat > now() - interval '10 seconds'"
+)
+
 
 @dataclass
 class Scheduled:
@@ -85,6 +89,7 @@ class Delivered:
     seconds: float  # first notification's sent_at to the last sent_at (notification or delivery)
     wall_seconds: float  # first deferral to nothing left to do, as polled
     outcomes: list[tuple[Any, ...]] = field(default_factory=list)
+    busiest: int = 0  # the most worker processes seen running a delivery loop at once
     repeats: int = 0  # sends beyond a delivery's first: what receivers drop by its delivery id
     baseline_seconds: float = 0.0
 
@@ -148,12 +153,18 @@ def workers(count: int, env: dict[str, str]) -> Iterator[list[subprocess.Popen[b
 
 
 async def _job_states(sessions: async_sessionmaker[AsyncSession]) -> Counter[str]:
+    """Delivery loops by status, and under "workers" how many workers run one now."""
     async with sessions() as session:
         rows = await session.execute(
-            text("SELECT status, count(*) FROM procrastinate_jobs WHERE task_name = 'deliver-notifications' "
-                 "GROUP BY status")
+            text("SELECT status, count(*), count(DISTINCT worker_id) FROM procrastinate_jobs "
+                 "WHERE task_name = 'deliver-notifications' GROUP BY status")
         )  # fmt: skip
-        return Counter({str(status): int(n) for status, n in rows})
+        states = Counter[str]()
+        for status, n, running in rows:
+            states[str(status)] = int(n)
+            if status == "doing":
+                states["workers"] = int(running)
+        return states
 
 
 async def deliver(
@@ -163,13 +174,20 @@ async def deliver(
     due: dt.datetime,
     loops: int,
     timeout_s: float,
-) -> tuple[float, int]:
+) -> tuple[float, int, int]:
     """Defer `loops` delivery loops, each once the previous one runs (a queueing lock lets only one
     wait at a time), then poll until nothing of the campaign due by `due` is left to send. Returns
-    the wall time from the first deferral and the due notifications still unsent (0 unless timed
-    out)."""
+    the wall time from the first deferral, the due notifications still unsent (0 unless timed
+    out) and the most workers seen running a loop at once."""
+    deadline = time.perf_counter() + timeout_s
+    # The clock starts once every worker is up: their start-up (imports, pools) is not delivery.
+    while time.perf_counter() < deadline:
+        async with sessions() as session:
+            up = await session.scalar(READY)
+        if (up or 0) >= loops:
+            break
+        await asyncio.sleep(0.05)
     began = time.perf_counter()
-    deadline = began + timeout_s
     for started in range(loops):
         async with sessions() as session, session.begin():
             await defer_delivery(session)
@@ -177,14 +195,15 @@ async def deliver(
             if time.perf_counter() > deadline:
                 break
             await asyncio.sleep(0.02)
-    unsent = -1
+    unsent, busiest = -1, 0
     while time.perf_counter() < deadline:
+        busiest = max(busiest, (await _job_states(sessions))["workers"])
         async with sessions() as session:
             unsent, pending = (await session.execute(PROGRESS, {"campaign": campaign_id, "due": due})).one()
         if unsent == 0 and pending == 0:
             break
         await asyncio.sleep(0.1)
-    return time.perf_counter() - began, int(unsent)
+    return time.perf_counter() - began, int(unsent), busiest
 
 
 async def delivered(
