@@ -4,7 +4,8 @@
 (resolvers/notifications/campaign_sends.py). `deliver-notifications` runs while there is work: it
 delivers due notifications (dispatch.py) and sends pending deliveries through their providers
 (attempts.py), then defers itself again NOTIFICATION_POLL_S later; a queueing lock keeps at most one
-waiting, and a periodic tick restarts it should it ever stop (a worker killed between the two).
+waiting, and a periodic tick restarts it should it ever stop (a worker killed between the two). While
+a round finds a full batch it defers one more loop, so idle workers join a backlog.
 """
 
 from __future__ import annotations
@@ -112,6 +113,9 @@ def register(app: procrastinate.App, settings: Settings) -> None:
                 and counts["claimed"] < settings.notification_batch
             ):
                 break
+            # While a backlog lasts, another loop waits for an idle worker (the queueing lock keeps it
+            # to one waiting): every worker joins in, and the extra loops end with the backlog.
+            await in_transaction(context, lambda s: defer_delivery(s))
         later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=settings.notification_poll_s)
         await in_transaction(context, lambda s: defer_delivery(s, run_at=later))
         return total
