@@ -102,20 +102,6 @@ class QuietHoursByUserLoader(Loader[int, Row | None]):
         return one_per_key(keys, await session.execute(query), lambda r: r.user_id)
 
 
-class DeliveriesByNotificationLoader(Loader[int, list[Row]]):
-    """A notification's deliveries (the delivery log), visible with the notification."""
-
-    async def load_batch(self, session: Reader, keys: list[int]) -> list[list[Row]]:
-        d = NotificationDelivery
-        query = (
-            select(*DELIVERY_COLUMNS)
-            .join(Notification, Notification.id == d.notification_id)
-            .where(d.notification_id.in_(keys), user_rows_visible_to(self.viewer, Notification.user_id))
-            .order_by(d.notification_id, d.id)
-        )
-        return many_per_key(keys, await session.execute(query), lambda r: r.notification_id)
-
-
 SEND_COLUMNS = (
     NotificationSend.id, NotificationSend.title, NotificationSend.body, NotificationSend.data,
     NotificationSend.category, NotificationSend.channels, NotificationSend.audience_user_ids,

@@ -48,6 +48,7 @@ from schema.merchants.mutations import MerchantMutation
 from schema.merchants.queries import MerchantQuery
 from schema.ml.mutations import MlMutation
 from schema.ml.queries import MlQuery
+from schema.notifications.delivery_log import DeliveryLogQuery
 from schema.notifications.mutations import NotificationMutation
 from schema.notifications.queries import NotificationQuery
 from schema.notifications.sends import NotificationSendMutation, NotificationSendQuery
@@ -68,6 +69,7 @@ class Query(
     MerchantQuery,
     NotificationQuery,
     NotificationSendQuery,
+    DeliveryLogQuery,
     MlQuery,
     AdminQuery,
 ):

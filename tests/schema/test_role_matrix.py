@@ -56,6 +56,7 @@ MATRIX: dict[str, set[Role]] = {
     "myDevices": WITH_ACCOUNT,
     "myNotificationSettings": WITH_ACCOUNT,
     "notificationSends": {A, M},
+    "notificationDeliveries": {A},
     "jobQueues": {A},
     "failedJobs": {A},
 }
