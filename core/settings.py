@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
-import zoneinfo
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Self
 
-from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from core.delivery_settings import DeliverySettings
+from core.job_settings import JobSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,7 +22,7 @@ class AppEnv(StrEnum):
     PRODUCTION = "production"
 
 
-class Settings(BaseSettings):
+class Settings(JobSettings, DeliverySettings):
     """Every setting of the server; `.env.example` and the README list them all."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
@@ -242,180 +243,6 @@ class Settings(BaseSettings):
     # Live figures (campaignMetrics, experimentResults) are pushed at most this often while their
     # writes arrive: one message per interval with the latest figures, not one per ingested batch.
     subscription_coalesce_s: float = Field(default=2.0, ge=0)
-
-    # --- Notifications (issue 13). Users who never chose a time zone are timed in this IANA zone.
-    default_time_zone: str = "UTC"
-    # Active push devices per person; registering one more is refused until one is unregistered.
-    notification_max_devices_per_user: int = Field(default=10, ge=1, le=50)
-    # A campaign's notification is due at the person's best hour and day (user_optimal_send_times);
-    # unknown, at this local hour. At most this many notifications per person per local day (more
-    # move to the next day with room).
-    notification_default_hour: int = Field(default=10, ge=0, le=23)
-    notification_daily_cap: int = Field(default=3, ge=1)
-    # Notifications delivered, and deliveries sent, per round of the delivery job; the job looks for
-    # due work again this often when there was none.
-    notification_batch: int = Field(default=500, ge=1, le=10_000)
-    # People a campaign's schedule writes per transaction (a pause waits for at most one of them).
-    notification_schedule_batch: int = Field(default=1000, ge=1, le=50_000)
-    notification_poll_s: float = Field(default=2.0, gt=0)
-    # A delivery is tried this many times in all (waits between half and all of
-    # min(max, base x 2^(n-1)) seconds, or the provider's Retry-After), then kept as failed. A claimed
-    # delivery whose worker died is claimed again after the lease.
-    delivery_max_attempts: int = Field(default=8, ge=1, le=100)
-    delivery_retry_base_s: float = Field(default=5.0, gt=0)
-    delivery_retry_max_s: float = Field(default=3600.0, gt=0)
-    delivery_lease_s: float = Field(default=120.0, gt=0)
-    # The one-click unsubscribe link of campaign e-mails (List-Unsubscribe); unset: no such header.
-    email_unsubscribe_url: str | None = None
-
-    @field_validator("default_time_zone")
-    @classmethod
-    def _known_time_zone(cls, value: str) -> str:
-        # A typo fails at start, not at the first campaign.
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"not an IANA time zone: {value!r}") from exc
-        return value
-
-    # --- Background jobs (issue 13): procrastinate, jobs kept in PostgreSQL next to the data. `serve`
-    # starts one worker process beside uvicorn unless this is off (then run `server.py worker`).
-    job_worker_in_server: bool = True
-    # Jobs one worker runs at once (asyncio tasks), and the queues it takes (comma-separated; empty: all).
-    job_concurrency: int = Field(default=4, ge=1, le=100)
-    job_queues: str = ""
-    # A failing job is tried this many times in all, waiting about base x 2^attempt seconds between
-    # tries (capped, with jitter), then kept as failed for admins to inspect.
-    job_max_attempts: int = Field(default=5, ge=1, le=100)
-    job_retry_base_s: float = Field(default=2.0, gt=0)
-    job_retry_max_s: float = Field(default=600.0, gt=0)
-    # On SIGTERM a worker takes no new job and waits this long for running ones, then gives them back.
-    job_shutdown_grace_s: float = Field(default=30.0, ge=0)
-    # Fallback poll of the queues (new jobs wake workers at once through LISTEN/NOTIFY).
-    job_poll_interval_s: float = Field(default=5.0, gt=0)
-    # A worker silent this long is presumed dead; its running jobs are tried again.
-    job_stalled_after_s: float = Field(default=60.0, gt=0)
-    # Connections of each worker's procrastinate pool (the tasks' own SQL uses a small engine beside it).
-    job_pool_size: int = Field(default=4, ge=2)
-    # Finished jobs are kept this long (failed ones the longer time, for inspection), then deleted.
-    job_retention_hours: int = Field(default=7 * 24, ge=1)
-    job_failed_retention_hours: int = Field(default=30 * 24, ge=1)
-    # Schedules (cron, UTC; empty: not scheduled) of the periodic jobs that replace the cron list.
-    job_cron_rollup_flag_usage: str = "15 0 * * *"
-    job_cron_prune: str = "30 0 * * *"
-    job_cron_recompute_results: str = "0 * * * *"
-    job_cron_retry_stalled: str = "* * * * *"
-    job_cron_prune_jobs: str = "45 0 * * *"
-    # Restarts the notification delivery loop, should it ever have stopped (it defers itself).
-    job_cron_deliver_notifications: str = "* * * * *"
-
-    @field_validator(
-        "job_cron_rollup_flag_usage",
-        "job_cron_prune",
-        "job_cron_recompute_results",
-        "job_cron_retry_stalled",
-        "job_cron_prune_jobs",
-        "job_cron_deliver_notifications",
-    )
-    @classmethod
-    def _cron_is_valid(cls, value: str) -> str:
-        import croniter
-
-        if value.strip() and not croniter.croniter.is_valid(value):
-            raise ValueError(f"not a cron expression: {value!r}")  # a typo fails at start, not silently
-        return value.strip()
-
-    @property
-    def job_queue_list(self) -> list[str] | None:
-        return [q.strip() for q in self.job_queues.split(",") if q.strip()] or None
-
-    # --- Notification delivery (issue 13, part 4): the providers of core/delivery/, each behind a
-    # circuit breaker. Which provider serves each channel ("log": written to the log, development).
-    email_provider: Literal["log", "smtp"] = "log"
-    webhook_provider: Literal["log", "http"] = "log"
-    push_ios_provider: Literal["log", "apns", "fcm"] = "log"
-    push_android_provider: Literal["log", "fcm"] = "log"
-    push_web_provider: Literal["log", "fcm"] = "log"
-    # In production the server refuses to start when password-reset links would only reach the log
-    # (NOTIFIER=log, or NOTIFIER=email with EMAIL_PROVIDER=log), unless this says it is intended.
-    notifier_log_in_production: bool = False
-    # A CA bundle (PEM) the providers' TLS connections trust instead of the system's (a private relay).
-    delivery_ca_file: Path | None = None
-    # The breaker of a provider (of a webhook receiver: per host) opens after this many failures in a
-    # row; while open, sends return PROVIDER_UNAVAILABLE at once; after the pause one is let through.
-    delivery_breaker_threshold: int = Field(default=5, ge=1)
-    delivery_breaker_open_s: float = Field(default=30.0, gt=0)
-    # Attempts of one send when its connection is refused or dropped, within the send (a timeout is
-    # not tried again at once); longer waits are the job engine's.
-    delivery_network_attempts: int = Field(default=3, ge=1, le=10)
-    delivery_network_retry_wait_s: float = Field(default=0.2, ge=0, le=5)
-    # SMTP (EMAIL_PROVIDER=smtp). SMTP_SECURITY: "starttls" (port 587), "tls" (implicit, 465), "none".
-    smtp_host: str = "localhost"
-    smtp_port: int = Field(default=587, ge=1, le=65535)
-    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
-    smtp_username: str | None = None
-    smtp_password: str | None = None
-    smtp_timeout_s: float = Field(default=10.0, gt=0)
-    email_from: str = "SwipeSavvy <no-reply@swipesavvy.example>"
-    # The right-hand side of Message-IDs (<delivery-id@domain>); unset: the domain of EMAIL_FROM.
-    email_message_id_domain: str | None = None
-    # Signed webhooks (WEBHOOK_PROVIDER=http), Standard Webhooks: "whsec_" + base64 of the key.
-    webhook_secret: str | None = None
-    webhook_timeout_s: float = Field(default=10.0, gt=0)
-    # Refuse receivers that are not https; unset: refused in production only.
-    webhook_require_https: bool | None = None
-    # APNs, token-based (a .p8 key): https://api.sandbox.push.apple.com for development builds.
-    apns_base_url: str = "https://api.push.apple.com"
-    apns_key_id: str | None = None
-    apns_team_id: str | None = None
-    apns_private_key_file: Path | None = None
-    # The app's bundle id (apns-topic).
-    apns_topic: str | None = None
-    apns_timeout_s: float = Field(default=10.0, gt=0)
-    # FCM HTTP v1 with a service account's JSON key; the token URL is the key's token_uri unless set.
-    fcm_base_url: str = "https://fcm.googleapis.com"
-    fcm_project_id: str | None = None
-    fcm_service_account_file: Path | None = None
-    fcm_token_url: str | None = None
-    fcm_timeout_s: float = Field(default=10.0, gt=0)
-
-    @field_validator("delivery_ca_file", "apns_private_key_file", "fcm_service_account_file", mode="before")
-    @classmethod
-    def _no_path_when_empty(cls, value: object) -> object:
-        return None if value == "" else value
-
-    @model_validator(mode="after")
-    def _delivery_is_configured(self) -> Self:
-        # A start-up error names what is missing, instead of every send failing later.
-        reset_logged = self.notifier == "log" or (self.notifier == "email" and self.email_provider == "log")
-        if self.is_production and reset_logged and not self.notifier_log_in_production:
-            raise ValueError(
-                "APP_ENV=production would write password-reset links to the log only: set NOTIFIER=email"
-                " with EMAIL_PROVIDER=smtp, or NOTIFIER_LOG_IN_PRODUCTION=true if that is intended"
-            )
-        needed: dict[str, object] = {}
-        if self.webhook_provider == "http":
-            needed["WEBHOOK_SECRET"] = self.webhook_secret
-        if self.push_ios_provider == "apns":
-            needed |= {
-                "APNS_KEY_ID": self.apns_key_id,
-                "APNS_TEAM_ID": self.apns_team_id,
-                "APNS_PRIVATE_KEY_FILE": self.apns_private_key_file,
-                "APNS_TOPIC": self.apns_topic,
-            }
-        if "fcm" in (self.push_ios_provider, self.push_android_provider, self.push_web_provider):
-            needed |= {
-                "FCM_PROJECT_ID": self.fcm_project_id,
-                "FCM_SERVICE_ACCOUNT_FILE": self.fcm_service_account_file,
-            }
-        missing = [name for name, value in needed.items() if not value]
-        if missing:
-            raise ValueError(f"the chosen delivery providers need {', '.join(missing)}")
-        return self
-
-    @property
-    def webhook_https_required(self) -> bool:
-        return self.is_production if self.webhook_require_https is None else self.webhook_require_https
 
 
 @lru_cache(maxsize=1)
