@@ -1,4 +1,5 @@
-"""How the server reaches a person outside the API: today, password-reset links.
+"""How the server reaches a person outside the API: today, password-reset links (sent by a job,
+jobs/auth.py, which retries what a provider could not take).
 
 `NOTIFIER=log` (the default) writes the link to the log, for development. `NOTIFIER=email` sends it
 as an e-mail through the e-mail provider of core/delivery/ (EMAIL_PROVIDER=smtp in production).
@@ -16,10 +17,18 @@ from typing import Protocol
 
 from core.delivery.log import masked_email
 from core.delivery.message import Channel, Outgoing, Status
-from core.delivery.registry import shared_delivery
+from core.delivery.registry import Delivery, shared_delivery
 from core.settings import Settings
 
-__all__ = ["RESET_LINK", "EmailNotifier", "LogNotifier", "Notifier", "masked_email", "notifier_for"]
+__all__ = [
+    "RESET_LINK",
+    "EmailNotifier",
+    "LogNotifier",
+    "NotDelivered",
+    "Notifier",
+    "masked_email",
+    "notifier_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +42,19 @@ RESET_CATEGORY = "security"
 _RESET_NAMESPACE = uuid.UUID("0d4c1f7e-3b8a-4e21-9c5d-7a2b6e9f1c03")
 
 
+class NotDelivered(Exception):
+    """The link did not go out. `retry`: whether trying again later may help (a provider down, not
+    an address that does not exist). `code` is short and fixed, never a provider's text."""
+
+    def __init__(self, code: str, *, retry: bool) -> None:
+        super().__init__(code)
+        self.code = code
+        self.retry = retry
+
+
 class Notifier(Protocol):
+    """Sends a link or raises: NotDelivered when it knows why, any other error counts as retryable."""
+
     async def send_password_reset(self, *, email: str, link: str) -> None: ...
 
 
@@ -53,8 +74,10 @@ class LogNotifier:
 class EmailNotifier:
     """The link as an e-mail through the e-mail provider, behind its breaker."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, delivery: Delivery | None = None) -> None:
         self.settings = settings
+        # A worker's own providers (their breakers and connections), or one set per settings object.
+        self.delivery = delivery or shared_delivery(settings)
 
     def reset_message(self, *, email: str, link: str) -> Outgoing:
         minutes = self.settings.password_reset_ttl_minutes
@@ -73,24 +96,19 @@ class EmailNotifier:
         )
 
     async def send_password_reset(self, *, email: str, link: str) -> None:
-        result = await shared_delivery(self.settings).send(self.reset_message(email=email, link=link))
-        # The caller answers the same whatever happens (no account enumeration), so a failure is
-        # the log's: the person can ask for another link.
+        result = await self.delivery.send(self.reset_message(email=email, link=link))
         if result.status is not Status.SENT:
-            log.error(
-                "password reset for %s not delivered: %s %s",
-                masked_email(email),
-                result.status,
-                result.error_code,
-            )
+            # The job that called (jobs/auth.py) tries again later, or gives up on a dead address.
+            raise NotDelivered(str(result.error_code), retry=result.status is Status.RETRY)
 
 
-def notifier_for(settings: Settings) -> Notifier:
-    """The notifier named by NOTIFIER: "log", "email" or the dotted path of a class."""
+def notifier_for(settings: Settings, delivery: Delivery | None = None) -> Notifier:
+    """The notifier named by NOTIFIER: "log", "email" (through `delivery`, when given) or the dotted
+    path of a class."""
     if settings.notifier == "log":
         return LogNotifier(settings)
     if settings.notifier == "email":
-        return EmailNotifier(settings)
+        return EmailNotifier(settings, delivery)
     module_name, _, class_name = settings.notifier.rpartition(".")
     if not module_name:
         raise RuntimeError(f"NOTIFIER must be 'log', 'email' or a dotted path, not {settings.notifier!r}")

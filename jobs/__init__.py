@@ -8,11 +8,12 @@ from __future__ import annotations
 import procrastinate
 
 from core.settings import Settings
-from jobs import maintenance, notifications
+from jobs import auth, maintenance, notifications
 
 
 def register(app: procrastinate.App, settings: Settings) -> procrastinate.App:
     """Register every task (and its schedule) on `app`."""
+    auth.register(app, settings)
     maintenance.register(app, settings)
     notifications.register(app, settings)
     return app

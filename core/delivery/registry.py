@@ -83,7 +83,8 @@ _shared: dict[int, Delivery] = {}
 
 
 def shared_delivery(settings: Settings) -> Delivery:
-    """One `Delivery` per settings object, so the request path (password resets) keeps its breakers."""
+    """One `Delivery` per settings object, for a notifier used outside a worker (which has its own):
+    its breakers hold across calls."""
     key = id(settings)
     if key not in _shared:
         _shared[key] = Delivery(settings)

@@ -12,18 +12,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.notifier import RESET_LINK, notifier_for
 from core.passwords import hash_password, needs_rehash, password_problem, verify_password
 from core.settings import Settings
-from core.tokens import new_opaque_token, token_digest
+from core.tokens import token_digest
 from core.viewer import Role
 from models.auth import PasswordResetToken
 from models.users import User
 from resolvers.audit import Actor, record_change
+from resolvers.auth.reset_links import defer_reset_link, has_valid_link, void_reset_tokens
 from resolvers.auth.sessions import TokenPair, revoke_user_sessions, start_session
 from resolvers.outcomes import Outcome, ProblemCode, Problems
 from resolvers.users.writes import EMAIL, EMAIL_MAX, NAME_MAX, UNIQUE_EMAIL, constraint_of
@@ -91,13 +91,15 @@ async def sign_up(
     now: dt.datetime,
 ) -> Outcome[TokenPair]:
     """Ask for a customer account; the answer is the same whether or not the email has one (no
-    session either way: `secret` and `client`, which signing in would need, are not used).
+    session either way: `settings`, `secret` and `client`, which signing in would need, are not
+    used).
 
-    A new address gets an account without a password and a link (the reset link of resetPassword) to
-    set it: until then nobody signs in to it, so signing in after signing up tells an attacker nothing
-    either, and nobody can take an address they do not read. A taken address gets nothing created,
-    and its owner a link to the account (one while a link is valid), which is how they get back in and
-    learn that someone used their address. No session is handed out by signUp.
+    A new address gets an account without a password and a link (the reset link of resetPassword,
+    sent by a job once this commits) to set it: until then nobody signs in to it, so signing in after
+    signing up tells an attacker nothing either, and nobody can take an address they do not read. A
+    taken address gets nothing created, and its owner a link to the account (one while a link is
+    valid), which is how they get back in and learn that someone used their address.
+    No session is handed out by signUp.
     """
     problems = Problems()
     email = email.strip()
@@ -121,92 +123,27 @@ async def sign_up(
         if constraint_of(exc) != UNIQUE_EMAIL:
             raise
         owner = await _account(session, email)
-        if owner is not None and not await _has_valid_link(session, user_id=owner.id, now=now):
-            await _deliver(settings, await _issue_link(session, user=owner, settings=settings, now=now))
+        if owner is not None and not await has_valid_link(session, user_id=owner.id, now=now):
+            await defer_reset_link(session, user_id=owner.id, now=now)
         return Outcome(value=None)
     await record_change(session, actor=actor, action="user.sign_up", entity_type="user", entity_id=user.id)
-    await _deliver(settings, await _issue_link(session, user=user, settings=settings, now=now))
+    await defer_reset_link(session, user_id=user.id, now=now)
     return Outcome(value=None)
-
-
-async def _deliver(settings: Settings, request: ResetRequest) -> None:
-    # Sent before the commit (schema/auth/mutations.py takes no delivery from signUp): should the
-    # commit fail, the link is void and the person asks for another with requestPasswordReset.
-    await notifier_for(settings).send_password_reset(
-        email=request.email, link=RESET_LINK.format(token=request.token)
-    )
 
 
 # password reset -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ResetRequest:
-    """What to deliver after the transaction commits; None when there is no such account."""
-
-    email: str
-    token: str
-
-
-async def request_password_reset(
-    *, session: AsyncSession, email: str, settings: Settings, now: dt.datetime
-) -> Outcome[ResetRequest | None]:
-    """Issue a reset token for the account (voiding older ones); no request for an unknown email."""
+async def request_password_reset(*, session: AsyncSession, email: str, now: dt.datetime) -> Outcome[None]:
+    """Void the account's links and defer a fresh one (resolvers/auth/reset_links.py); the same
+    answer, and no job, for an unknown email."""
     user = await _account(session, email) if len(email) <= EMAIL_MAX else None
-    # An unknown email does the same update and token work (on no row), so the answer's timing
-    # says less about whether the account exists; only the insert and the mail are skipped.
-    await _void_reset_tokens(session, user_id=user.id if user is not None else -1, now=now)
-    token = new_opaque_token()
-    if user is None or user.email is None:
-        return Outcome(value=None)
-    return Outcome(value=await _issue_link(session, user=user, settings=settings, now=now, token=token))
-
-
-async def issue_reset_link(
-    session: AsyncSession, *, user: User, settings: Settings, now: dt.datetime
-) -> ResetRequest:
-    """A fresh reset link for the account, voiding its older ones (as requestPasswordReset does)."""
-    await _void_reset_tokens(session, user_id=user.id, now=now)
-    return await _issue_link(session, user=user, settings=settings, now=now)
-
-
-async def _issue_link(
-    session: AsyncSession, *, user: User, settings: Settings, now: dt.datetime, token: str | None = None
-) -> ResetRequest:
-    """A new single-use link to set the account's password; only the SHA-256 of its token is stored."""
-    assert user.email is not None
-    token = token or new_opaque_token()
-    session.add(
-        PasswordResetToken(
-            user_id=user.id,
-            token_hash=token_digest(token),
-            created_at=now,
-            expires_at=now + dt.timedelta(minutes=settings.password_reset_ttl_minutes),
-        )
-    )
-    await session.flush()
-    return ResetRequest(email=user.email, token=token)
-
-
-async def _has_valid_link(session: AsyncSession, *, user_id: int, now: dt.datetime) -> bool:
-    found = await session.scalar(
-        select(PasswordResetToken.id)
-        .where(
-            PasswordResetToken.user_id == user_id,
-            PasswordResetToken.used_at.is_(None),
-            PasswordResetToken.expires_at > now,
-        )
-        .limit(1)
-    )
-    return found is not None
-
-
-async def _void_reset_tokens(session: AsyncSession, *, user_id: int, now: dt.datetime) -> None:
-    await session.execute(
-        update(PasswordResetToken)
-        .where(PasswordResetToken.user_id == user_id, PasswordResetToken.used_at.is_(None))
-        .values(used_at=now)
-    )
+    # An unknown email does the same update (on no row), so the answer's timing says less about
+    # whether the account exists; only the job is skipped.
+    await void_reset_tokens(session, user_id=user.id if user is not None else -1, now=now)
+    if user is not None and user.email is not None:
+        await defer_reset_link(session, user_id=user.id, now=now)
+    return Outcome(value=None)
 
 
 async def reset_password(
@@ -225,7 +162,7 @@ async def reset_password(
     if row is None or row.used_at is not None or row.expires_at <= now or user is None or user.deleted_at:
         return Outcome.one_problem("token", "The reset link is invalid or expired.", ProblemCode.INVALID)
     user.password_hash = await hash_password(new_password)
-    await _void_reset_tokens(session, user_id=user.id, now=now)
+    await void_reset_tokens(session, user_id=user.id, now=now)
     # Whoever knew the old password may hold a session: a reset ends them all.
     await revoke_user_sessions(session, user_id=user.id, reason="password_reset", now=now)
     await record_change(

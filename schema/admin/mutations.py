@@ -11,7 +11,6 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from core.context import Ctx, RequestContext
-from core.notifier import RESET_LINK, notifier_for
 from core.policies import ADMINS
 from loaders.admin import SettingByIdLoader
 from models import admin as m
@@ -57,8 +56,8 @@ class AdminResetPasswordPayload:
 
 
 async def _replayed_reset(context: RequestContext, ref: dict[str, Any]) -> AdminReset:
-    # A replay delivers nothing: the first request sent the link.
-    return AdminReset(user_id=int(ref["id"]), request=None, revoked_sessions=None)
+    # A replay defers nothing: the first request's job sends the link.
+    return AdminReset(user_id=int(ref["id"]), revoked_sessions=None)
 
 
 def _payload(row: m.Setting | None, errors: list[UserError]) -> SettingPayload:
@@ -94,17 +93,10 @@ class AdminMutation:
             return AdminResetPasswordPayload(
                 ok=False, revoked_sessions=None, user_errors=not_an_id("userId", "User")
             )
-        ctx = info.context
-        write = partial(
-            admin_reset_password, user_id=user_id, settings=ctx.settings, now=dt.datetime.now(dt.UTC)
-        )
+        write = partial(admin_reset_password, user_id=user_id, now=dt.datetime.now(dt.UTC))
         done, errors = await run_mutation(
             info, operation="adminResetPassword", input=input, write=write, reread=_replayed_reset
         )
-        # Delivered after the commit, as requestPasswordReset does: never a link to an unstored token.
-        if done is not None and done.request is not None:
-            link = RESET_LINK.format(token=done.request.token)
-            await notifier_for(ctx.settings).send_password_reset(email=done.request.email, link=link)
         return AdminResetPasswordPayload(
             ok=done is not None,
             revoked_sessions=None if done is None else done.revoked_sessions,

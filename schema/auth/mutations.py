@@ -16,7 +16,6 @@ from strawberry import relay
 
 from core.context import Ctx
 from core.errors import ApiError, ErrorCode
-from core.notifier import RESET_LINK, notifier_for
 from core.policies import ADMINS, EVERYONE, PEOPLE
 from core.tokens import signing_secret
 from resolvers.auth import sessions
@@ -209,18 +208,15 @@ class SessionMutation:
         )
         _refuse_after(retry_after)
 
-        request, errors = await run_mutation(
+        # The link is minted and sent by a job deferred in this transaction (resolvers/auth/reset_links.py).
+        _, errors = await run_mutation(
             info,
             operation="requestPasswordReset",
             input=input,
             write=lambda session, actor: auth.request_password_reset(
-                session=session, email=input.email, settings=ctx.settings, now=_now()
+                session=session, email=input.email, now=_now()
             ),
         )
-        # Delivered after the commit: a link is never sent for a token that was not stored.
-        if request is not None:
-            link = RESET_LINK.format(token=request.token)
-            await notifier_for(ctx.settings).send_password_reset(email=request.email, link=link)
         return DonePayload(ok=not errors, user_errors=errors)
 
     @strawberry.mutation(

@@ -13,14 +13,15 @@ from core.settings import Settings
 from core.viewer import ANONYMOUS, Viewer
 from models.users import User
 from schema import schema
-from tests.auth.support import PASSWORD_HASH, RecordingNotifier
+from tests.auth.support import PASSWORD_HASH, RecordingNotifier, run_reset_jobs
 from tests.models import factories as f
 
 
 @pytest.fixture
 def auth_gql(db: AsyncSession, settings: Settings, redis_client: aioredis.Redis, redis_prefix: str):  # type: ignore[no-untyped-def]
     """Execute GraphQL in the test's transaction with the real Redis (private key prefix), the
-    recording notifier and optional setting overrides."""
+    recording notifier and optional setting overrides; the reset links' jobs it deferred then run
+    (unless `deliver=False`), as a worker would take them."""
     base = settings.model_copy(
         update={"redis_key_prefix": redis_prefix, "notifier": "tests.auth.support.RecordingNotifier"}
     )
@@ -33,11 +34,13 @@ def auth_gql(db: AsyncSession, settings: Settings, redis_client: aioredis.Redis,
         client_ip: str = "127.0.0.1",
         redis: Any = redis_client,
         idempotency_key: str | None = None,
+        deliver: bool = True,
         **overrides: Any,
     ):
+        chosen = base.model_copy(update=overrides)
         context = RequestContext(
             request=None,
-            settings=base.model_copy(update=overrides),
+            settings=chosen,
             sessionmaker=None,
             redis=redis,
             viewer=viewer,
@@ -46,7 +49,10 @@ def auth_gql(db: AsyncSession, settings: Settings, redis_client: aioredis.Redis,
             client_ip=client_ip,
             idempotency_key=idempotency_key,
         )
-        return await schema.execute(document, variable_values=variables, context_value=context)
+        result = await schema.execute(document, variable_values=variables, context_value=context)
+        if deliver:
+            await run_reset_jobs(db, chosen)
+        return result
 
     RecordingNotifier.sent.clear()
     return execute

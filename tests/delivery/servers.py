@@ -90,13 +90,17 @@ async def _until_accepting(port: int) -> None:
 
 @dataclass
 class SmtpRecorder:
-    """An aiosmtpd handler keeping every message; addresses at `refused.example` get a 550."""
+    """An aiosmtpd handler keeping every message; addresses at `refused.example` get a 550, and every
+    address a 421 (try again later) while `unavailable`."""
 
     messages: list[tuple[Envelope, bool]] = field(default_factory=list)
+    unavailable: bool = False
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
+        if self.unavailable:
+            return "421 4.3.2 service not available, try again later"
         if address.endswith("@refused.example"):
             return "550 5.1.1 no such mailbox"
         envelope.rcpt_tos.append(address)
