@@ -81,7 +81,8 @@ async def test_eight_clients_on_one_worker_open_no_connection_once_the_pool_is_w
                 *(served.client.post("/graphql", json={"query": QUERY}, headers=h) for h in headers)
             )
             assert [r.status_code for r in responses] == [200] * CLIENTS
-            assert all("errors" not in r.json() for r in responses)
+            # the errors themselves, so a failure under a loaded machine says which code it met
+            assert [r.json().get("errors") for r in responses] == [None] * CLIENTS
     # then no connection was opened, each request checked out exactly one, at most one per client at once
     assert use.connects == 0
     assert use.checkouts == ROUNDS * CLIENTS
