@@ -22,6 +22,7 @@ from core.services import Services
 from core.settings import Settings, get_settings
 from core.state import AppState
 from core.tokens import signing_secret
+from core.tracing import request_middleware, start_tracing
 from resolvers.flags.live_flags import LiveFlags
 from resolvers.ml.recommendation_cache import RecommendationCache
 from schema import schema
@@ -47,6 +48,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         for instrumented in {engine, read_engine}:
             sqlstats.instrument(instrumented.sync_engine)
+        # Here, in the worker that serves (not before uvicorn forks or spawns it).
+        tracing = start_tracing(settings, engines=list({engine, read_engine}))
         redis = create_redis(settings.redis_url or "")
         live = ChangeFeed(redis, url=settings.redis_url or "", prefix=settings.redis_key_prefix)
         shared = Services(responses=response_cache_for(schema._schema, settings, redis), live=live)
@@ -78,6 +81,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if read_engine is not engine:
                 await read_engine.dispose()
             await engine.dispose()
+            if tracing is not None:
+                tracing.stop()
 
     if not logging.getLogger().handlers:
         configure_logging(settings)  # a uvicorn worker process: `main` did not run in it
@@ -103,6 +108,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             max_age=600,
         ),
     ]
+    if settings.tracing_enabled:
+        middleware.insert(0, request_middleware())  # outermost: the request's span holds all of it
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 

@@ -1,6 +1,7 @@
 """Process-wide logging: readable lines in development, one JSON object per line in production.
 
-Every line carries the request id of the request that logged it, and personal data and secrets are
+Every line carries the request id of the request that logged it (and, while tracing runs, its
+trace id), and personal data and secrets are
 masked before any handler sees them (emails keep their first letter and domain, phones, bearer
 tokens, JWTs, API keys and password fields are replaced, block strings included; the values of a
 query string's GraphQL variables are all replaced, whatever their names). A message is one line of
@@ -20,6 +21,7 @@ from urllib.parse import unquote_plus
 import orjson
 
 from core.settings import Settings
+from core.tracing import current_trace_id
 
 # Set by the HTTP middleware for the duration of a request (asyncio tasks inherit it).
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -113,6 +115,8 @@ class RedactingFilter(logging.Filter):
                 record.exc_text = bounded(record.exc_text, limit=MAX_TRACEBACK_CHARS, traceback=True)
             if getattr(record, "request_id", None) is None:
                 record.request_id = request_id_var.get()
+            if getattr(record, "trace_id", None) is None:
+                record.trace_id = current_trace_id()
             record.redacted = True
         return True
 
@@ -128,6 +132,10 @@ class JsonFormatter(logging.Formatter):
         request_id = getattr(record, "request_id", None) or request_id_var.get()
         if request_id:
             entry["request_id"] = request_id
+        # Only while tracing runs (core/tracing.py): the id of the trace the line was logged in.
+        trace_id = getattr(record, "trace_id", None) or current_trace_id()
+        if trace_id:
+            entry["trace_id"] = trace_id
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:

@@ -10,6 +10,7 @@ from aiodataloader import DataLoader
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core.context import RequestContext
+from core.tracing import active_tracer
 
 # What a batch reads through: the operation's connection (loaders select columns, so no ORM step is
 # needed), or a session when a write reads its own transaction (resolvers/experiments/recompute.py).
@@ -33,8 +34,15 @@ class Loader(DataLoader[K, V], Generic[K, V]):
     async def batch_load_fn(self, keys: Sequence[K]) -> list[V]:  # type: ignore[override]
         # Batches of different loaders run as concurrent tasks: they take turns on the operation's one
         # read snapshot (one connection, one transaction), each still one statement.
-        async with self.context.read_connection() as connection:
-            return await self.load_batch(connection, list(keys))
+        tracer = active_tracer()
+        if tracer is None:
+            async with self.context.read_connection() as connection:
+                return await self.load_batch(connection, list(keys))
+        # The span includes the wait for the snapshot's turn: a batch's time as the operation saw it.
+        with tracer.start_as_current_span(f"loader {type(self).__name__}") as span:
+            span.set_attribute("loader.keys", len(keys))
+            async with self.context.read_connection() as connection:
+                return await self.load_batch(connection, list(keys))
 
     async def load_batch(self, session: Reader, keys: list[K]) -> list[V]:
         raise NotImplementedError

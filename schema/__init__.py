@@ -40,6 +40,7 @@ from schema.extensions.rate_limit import CostAndRateLimit
 from schema.extensions.read_snapshot import ReadSnapshot
 from schema.extensions.response_cache import ResponseCaching
 from schema.extensions.sql_stats import SqlStatistics
+from schema.extensions.tracing import operation_tracing
 from schema.flags.mutations import FlagMutation
 from schema.flags.queries import FlagQuery
 from schema.flags.subscriptions import FlagSubscription
@@ -170,6 +171,7 @@ def build_schema() -> ApiSchema:
     # The limit extensions read the request's settings and add their rules before validation. Order
     # matters after that: hooks enter in list order and exit in reverse (schema/extensions/__init__.py).
     extensions: list[Any] = [
+        operation_tracing,  # first: its span holds every other hook (schema/extensions/tracing.py)
         ReadSnapshot,
         TokenLimit,
         CachedParser,

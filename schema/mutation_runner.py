@@ -23,6 +23,7 @@ from strawberry.types import Info
 
 from core.context import RequestContext
 from core.policies import EVERYONE
+from core.tracing import active_tracer, bounded_name
 from resolvers.audit import Actor
 from resolvers.outcomes import Outcome, Problem, ProblemCode
 from schema.extensions import idempotency as idempotent
@@ -70,6 +71,25 @@ async def run_mutation(
     reread: Reread[T] | None = None,
 ) -> tuple[T | None, list[UserError]]:
     """Run `write` in one transaction with the API's conventions; returns (value, userErrors)."""
+    tracer = active_tracer()
+    if tracer is None:
+        return await _run(info, operation=operation, input=input, write=write, reread=reread)
+    # The transaction's span: its statements, its commit and the after-commit dispatch are inside.
+    with tracer.start_as_current_span(f"mutation.transaction {bounded_name(operation)}") as span:
+        span.set_attribute("graphql.mutation", bounded_name(operation))
+        value, errors = await _run(info, operation=operation, input=input, write=write, reread=reread)
+        span.set_attribute("mutation.outcome", "refused" if errors else "committed")
+        return value, errors
+
+
+async def _run(
+    info: Info,
+    *,
+    operation: str,
+    input: Any,
+    write: Callable[..., Awaitable[Outcome[T]]],
+    reread: Reread[T] | None,
+) -> tuple[T | None, list[UserError]]:
     ctx = info.context
     key = idempotent.key_for(info, operation, input)
     actor = Actor(viewer=ctx.viewer, ip_address=ctx.client_ip, request_id=ctx.request_id)

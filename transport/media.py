@@ -11,6 +11,7 @@ from graphql import ExecutionResult
 from starlette.responses import Response
 
 from core.errors import ApiError, ErrorCode
+from core.tracing import current_trace_id
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
@@ -57,6 +58,9 @@ def negotiate(accept: str | None) -> str | None:
 def error_body(message: str, code: ErrorCode, request_id: str, **extensions: Any) -> bytes:
     """A GraphQL-shaped error document, for failures before or around GraphQL execution."""
     error = {"message": message, "extensions": {"code": code.value, "requestId": request_id, **extensions}}
+    trace_id = current_trace_id()
+    if trace_id:
+        error["extensions"]["traceId"] = trace_id
     return orjson.dumps({"errors": [error]})
 
 

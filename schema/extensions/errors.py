@@ -1,4 +1,5 @@
-"""Every error of a response carries a code and the request id; nothing unexpected shows its text.
+"""Every error of a response carries a code and the request id (and, while tracing runs, the trace
+id: `traceId`); nothing unexpected shows its text.
 
 Where an error arose decides its code when it has none yet: the parse (GRAPHQL_PARSE_FAILED), the
 validation (GRAPHQL_VALIDATION_FAILED), which operation to run (OPERATION_RESOLUTION_FAILURE), the
@@ -24,6 +25,7 @@ from strawberry.relay.types import GlobalIDValueError, InvalidGlobalIDError
 
 from core.database import statement_timed_out, unavailability
 from core.errors import SERVER_CONDITIONS, SERVICE_UNAVAILABLE_MESSAGE, ApiError, ErrorCode
+from core.tracing import current_trace_id
 
 log = logging.getLogger("swipesavvy.graphql")
 
@@ -69,6 +71,7 @@ def coded(
     stage: Stage = Stage.EXECUTION,
     hide_suggestions: bool = False,
     retry_after: int | None = None,
+    trace_id: str | None = None,
 ) -> GraphQLError:
     """Give the error its code and the request id, mask anything unexpected, and log it once.
 
@@ -88,6 +91,8 @@ def coded(
             extensions["retryAfter"] = retry_after
     if request_id:
         extensions["requestId"] = request_id
+    if trace_id:
+        extensions["traceId"] = trace_id
     result = GraphQLError(
         message,
         nodes=error.nodes,
@@ -139,6 +144,7 @@ class ErrorCoding(SchemaExtension):
         if result is None or not result.errors:
             return
         settings = context.settings
+        trace_id = current_trace_id()  # None while tracing is off: no id is invented
         result.errors = [
             coded(
                 error,
@@ -146,6 +152,7 @@ class ErrorCoding(SchemaExtension):
                 stage=self._stage(error),
                 hide_suggestions=settings.is_production,
                 retry_after=settings.service_unavailable_retry_after_s,
+                trace_id=trace_id,
             )
             for error in result.errors
         ]
