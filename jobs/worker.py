@@ -19,6 +19,7 @@ from core.jobs.app import build_app
 from core.jobs.periodic import CHANGES, DELIVERY, SESSIONMAKER, SETTINGS
 from core.redis import create_redis
 from core.settings import Settings
+from core.tracing import start_tracing
 from jobs import register
 
 
@@ -42,6 +43,8 @@ async def run_worker(
         feed = ChangeFeed(redis, url=settings.redis_url or "", prefix=settings.redis_key_prefix)
         changes.subscribe(feed.publish)
     delivery = Delivery(settings)
+    # In the worker's own process, once it runs (jobs/process.py starts it beside the server).
+    tracing = start_tracing(settings, engines=[engine])
     try:
         async with engine.connect() as conn:
             if (await conn.execute(text("SELECT to_regclass('procrastinate_jobs')"))).scalar() is None:
@@ -61,3 +64,5 @@ async def run_worker(
         if redis is not None:
             await redis.aclose()
         await engine.dispose()
+        if tracing is not None:
+            tracing.stop()

@@ -13,6 +13,7 @@ from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 
 from core.jobs.failures import record_failures
+from core.jobs.tracing import trace_job
 from core.settings import Settings
 
 APPLICATION_NAME = "swipesavvy-jobs"
@@ -67,6 +68,7 @@ def build_app(settings: Settings) -> procrastinate.App:
             "stalled_worker_timeout": settings.job_stalled_after_s,
             # Finished jobs stay for inspection; prune-jobs deletes them after their retention.
             "delete_jobs": "never",
-            "worker_middleware": [record_failures],
+            # The job's span (only while tracing is on) holds the failure's recording too.
+            "worker_middleware": [*([trace_job] if settings.tracing_enabled else []), record_failures],
         },
     )

@@ -12,8 +12,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, format_trace_id
 from strawberry import relay
@@ -26,6 +25,7 @@ from core.tokens import mint_access_token, signing_secret
 from core.viewer import Role
 from models.users import User
 from server import create_app
+from tests.spans import UNUSED_ENDPOINT, cleared_spans
 from tests.transport.client import serving
 
 CATEGORY = "query Category($id: ID!) { node(id: $id) { ... on MerchantCategory { name } } }"
@@ -34,24 +34,11 @@ CREATE = (
     "{ campaign { id } userErrors { code } } }"
 )
 INVALID = "query Broken { noSuchField }"
-# Nothing listens there: the in-memory provider installed below is used instead of an OTLP one.
-UNUSED_ENDPOINT = "http://127.0.0.1:1"
-
-
-@pytest.fixture(scope="session")
-def memory_exporter() -> InMemorySpanExporter:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracing.install_provider(provider)
-    return exporter
 
 
 @pytest.fixture
-def spans(memory_exporter: InMemorySpanExporter) -> Iterator[InMemorySpanExporter]:
-    memory_exporter.clear()
-    yield memory_exporter
-    memory_exporter.clear()
+def spans() -> Iterator[InMemorySpanExporter]:
+    yield from cleared_spans()
 
 
 def _traced(settings: Settings, redis_prefix: str, **update: object) -> Settings:
