@@ -92,7 +92,13 @@ class HttpSurface:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                self._add_headers(MutableHeaders(scope=message), path, request_id)
+                headers = MutableHeaders(scope=message)
+                self._add_headers(headers, path, request_id)
+                drain = scope.get("state", {}).get("drain")
+                if drain is not None and drain.draining:
+                    # The client opens its next connection elsewhere now, instead of reusing this one
+                    # just as the listener closes and the idle connection is dropped under its request.
+                    headers["connection"] = "close"
             await send(message)
 
         declared = _header(scope, b"content-length")
