@@ -22,6 +22,9 @@ class Drain:
         self.closing = asyncio.Event()
         # The WebSockets still open, so the server knows when they have all gone.
         self.websockets = 0
+        # The grace period is over (or a second signal came): requests still running are cancelled,
+        # and answered 503 by transport/surface.py instead of uvicorn's 500.
+        self.cut = False
 
     @property
     def draining(self) -> bool:

@@ -34,6 +34,7 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # How long the WebSockets get to say goodbye before uvicorn's own shutdown closes the rest (1012).
 WEBSOCKET_CLOSE_WAIT_S = 2.0
 POLL_S = 0.05
+WORKER_HEALTHCHECK_S = 30
 
 
 class StopSignals:
@@ -119,6 +120,8 @@ class DrainingServer(Server):
         state = self.server_state
         await self._wait(lambda: not state.connections and not state.tasks, grace_ends)
         if state.tasks:
+            if drain is not None:
+                drain.cut = True
             log.error("drain: %s request(s) running past the grace period cancelled", len(state.tasks))
             for task in list(state.tasks):
                 task.cancel(msg="the drain's grace period is over")
@@ -244,6 +247,9 @@ def uvicorn_config(settings: Settings, *, host: str, port: int, workers: int) ->
         # Frames past the app's own limit (transport/websocket_protocols.py) are not even buffered.
         ws_max_size=settings.ws_max_message_bytes + 1024,
         ws_per_message_deflate=settings.ws_per_message_deflate,
+        # A spawned worker imports the whole app before it answers the supervisor's ping; uvicorn's
+        # 5 s, on a loaded machine, had workers killed as hung while still importing, again and again.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
 
 

@@ -86,7 +86,7 @@ def serving(database_url: str, redis_url: str, log: Path, *args: str, **env: str
                     break
             except httpx.HTTPError:
                 pass
-            assert process.poll() is None and time.monotonic() < deadline, served.output()
+            assert process.poll() is None and time.monotonic() < deadline, (process.poll(), served.output())
             time.sleep(0.2)
         yield served
     finally:

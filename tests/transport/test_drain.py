@@ -101,3 +101,25 @@ async def test_sigterm_drains_two_workers_and_the_job_worker(
     # the job worker beside them stopped too, unregistered
     assert await fetch(scratch_db_url, "SELECT 1 FROM procrastinate_workers") == []
     assert "Traceback" not in log.read_text(errors="replace")
+
+
+async def test_a_second_sigterm_stops_at_once(
+    scratch_db_url: str, services: dict[str, str], tmp_path: Path, redis_prefix: str
+) -> None:
+    # given a drain that would last minutes, with requests that cannot finish
+    env = {"REDIS_KEY_PREFIX": redis_prefix, "DRAIN_READY_DELAY_S": "300", "DRAIN_GRACE_S": "300"}
+    with serving(scratch_db_url, services["redis_url"], tmp_path / "serve.log", **env) as served:
+        async with table_locked(scratch_db_url):
+            held = [asyncio.create_task(slow_request(served.base)) for _ in range(2)]
+            await wait_for_waiting_reads(scratch_db_url, 2)
+            stop(served)
+            await _readyz_draining(served.base)
+            # when a second SIGTERM comes
+            stop(served)
+            # then the server stops now (WAIT_S is far below the delay), the held requests cut off
+            # with a code to retry on, never a 500
+            responses = await asyncio.gather(*held)
+            assert await exit_code(served) == 0, served.output()
+    assert [r.status_code for r in responses] == [503, 503]
+    assert {r.json()["errors"][0]["extensions"]["code"] for r in responses} == {"SERVICE_UNAVAILABLE"}
+    assert "Traceback" not in served.output()
