@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 from datetime import UTC, date, datetime, timedelta
 
@@ -16,6 +15,7 @@ from core import migrate
 from core.commands import cmd_create_db_roles, cmd_migrate, describe_services, run_job, services
 from core.database import create_engine
 from core.logging import configure_logging
+from core.serving import StopSignals, run_server
 from core.settings import Settings, get_settings
 from core.tokens import mint_access_token, signing_secret
 from core.urls import redact
@@ -71,40 +71,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host, port = args.host or settings.host, args.port or settings.port
         workers = args.workers or settings.workers
         print(f"GraphiQL: http://{host}:{port}/graphql  ({workers} worker(s); Ctrl-C stops)", flush=True)
-        with worker_beside_server(settings) as job_worker:
+        # Stop signals are counted and passed on from here to the end, the job worker's stop included.
+        with StopSignals().installed() as signals, worker_beside_server(settings) as job_worker:
             if job_worker is not None:
+                # It drains beside the server, from the first signal on, instead of after it.
+                signals.listeners.append(job_worker.pass_on)
                 print(
                     f"Job worker: process {job_worker.pid} (JOB_WORKER_IN_SERVER=false runs none)", flush=True
                 )
-            _run_uvicorn(settings, host=host, port=port, workers=workers)
+            run_server(settings, host=host, port=port, workers=workers, signals=signals)
     return 0
-
-
-def _stop_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(0)
-
-
-def _run_uvicorn(settings: Settings, *, host: str, port: int, workers: int) -> None:
-    import uvicorn
-
-    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again to the handler it found:
-    # the default one would kill the process there, before the job worker and the embedded servers are
-    # stopped. This one unwinds instead, through every `finally` of `serve`.
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    uvicorn.run(
-        "server:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level.lower(),
-        # uvicorn's loggers propagate to ours: one format (JSON in production), one redaction.
-        log_config=None,
-        proxy_headers=False,
-        # Frames past the app's own limit (transport/websocket_protocols.py) are not even buffered.
-        ws_max_size=settings.ws_max_message_bytes + 1024,
-        ws_per_message_deflate=settings.ws_per_message_deflate,
-    )
 
 
 def cmd_seed(args: argparse.Namespace) -> int:

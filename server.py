@@ -15,6 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 from core import sqlstats
 from core.change_feed import ChangeFeed
 from core.database import create_engine, create_sessionmaker
+from core.drain import Drain
 from core.logging import configure_logging, install_redaction
 from core.memory import settle_heap
 from core.redis import create_redis
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 read_sessionmaker=create_sessionmaker(read_engine),
                 redis=redis,
                 services=shared,
+                drain=Drain(),
             )
         finally:
             await live.stop()

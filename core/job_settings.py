@@ -56,8 +56,9 @@ class JobSettings(BaseSettings):
     job_max_attempts: int = Field(default=5, ge=1, le=100)
     job_retry_base_s: float = Field(default=2.0, gt=0)
     job_retry_max_s: float = Field(default=600.0, gt=0)
-    # On SIGTERM a worker takes no new job and waits this long for running ones, then gives them back.
-    job_shutdown_grace_s: float = Field(default=30.0, ge=0)
+    # On SIGTERM a worker takes no new job and waits this long for running ones, then gives them back
+    # (unset: DRAIN_GRACE_S, core/drain_settings.py; read it as `settings.job_grace`).
+    job_shutdown_grace_s: float | None = Field(default=None, ge=0)
     # Fallback poll of the queues (new jobs wake workers at once through LISTEN/NOTIFY).
     job_poll_interval_s: float = Field(default=5.0, gt=0)
     # A worker silent this long is presumed dead; its running jobs are tried again.

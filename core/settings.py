@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from core.delivery_settings import DeliverySettings
+from core.drain_settings import DrainSettings
 from core.job_settings import JobSettings
 from core.tracing_settings import TracingSettings
 
@@ -23,7 +24,7 @@ class AppEnv(StrEnum):
     PRODUCTION = "production"
 
 
-class Settings(JobSettings, DeliverySettings, TracingSettings):
+class Settings(JobSettings, DeliverySettings, TracingSettings, DrainSettings):
     """Every setting of the server; `.env.example` and the README list them all."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")

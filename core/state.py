@@ -7,6 +7,7 @@ from typing import TypedDict
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.drain import Drain
 from core.services import Services
 
 
@@ -22,3 +23,5 @@ class AppState(TypedDict):
     redis: aioredis.Redis
     # The change dispatcher, the caches and the flag snapshot (core/services.py).
     services: Services
+    # Whether this process is shutting down (core/serving.py sets it; /readyz and WebSockets read it).
+    drain: Drain

@@ -26,8 +26,27 @@ def _die_with_parent() -> None:
         pass
 
 
+class BesideWorker:
+    """The job worker process of a `serve`, told to stop once per stop signal `serve` gets."""
+
+    def __init__(self, child: subprocess.Popen[bytes]) -> None:
+        self.child = child
+        self.signalled = 0
+
+    @property
+    def pid(self) -> int:
+        return self.child.pid
+
+    def pass_on(self, count: int) -> None:
+        """Signal `count` of `serve` (core/serving.py StopSignals): the first makes the worker drain, a
+        later one hurry (running jobs given back to the queue at once). Called in a signal handler."""
+        if count > self.signalled and self.child.poll() is None:
+            self.signalled = count
+            self.child.send_signal(signal.SIGTERM)
+
+
 @contextmanager
-def worker_beside_server(settings: Settings) -> Iterator[subprocess.Popen[bytes] | None]:
+def worker_beside_server(settings: Settings) -> Iterator[BesideWorker | None]:
     """Run `python server.py worker` while the block runs (unless JOB_WORKER_IN_SERVER is off), then
     stop it gracefully. It inherits the environment: DATABASE_URL of the embedded server too."""
     if not settings.job_worker_in_server:
@@ -41,13 +60,14 @@ def worker_beside_server(settings: Settings) -> Iterator[subprocess.Popen[bytes]
         start_new_session=True,
         preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
     )
+    worker = BesideWorker(child)
     try:
-        yield child
+        yield worker
     finally:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
+        if worker.signalled == 0:  # one more SIGTERM than was asked for would hurry it
+            worker.pass_on(1)
         try:
-            child.wait(timeout=settings.job_shutdown_grace_s + STOP_MARGIN_S)
+            child.wait(timeout=settings.job_grace + STOP_MARGIN_S)
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()

@@ -3,10 +3,17 @@
 A worker takes jobs from PostgreSQL (woken by LISTEN/NOTIFY, polling as a fallback), runs up to
 JOB_CONCURRENCY at once and defers the periodic jobs' ticks. SIGTERM or SIGINT stops it gracefully:
 no new job is taken, running ones get JOB_SHUTDOWN_GRACE_S to finish, then are aborted and given back
-to the queue (an attempt counted, retried per the backoff). A second signal aborts at once.
+to the queue (an attempt counted, retried per the backoff). A second signal gives them back at once
+(core/jobs/hurry.py).
 """
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
 
 import procrastinate
 from sqlalchemy import text
@@ -16,11 +23,14 @@ from core.changes import ChangeDispatcher
 from core.database import create_engine, create_sessionmaker
 from core.delivery.registry import Delivery
 from core.jobs.app import build_app
+from core.jobs.hurry import Hurry
 from core.jobs.periodic import CHANGES, DELIVERY, SESSIONMAKER, SETTINGS
 from core.redis import create_redis
 from core.settings import Settings
 from core.tracing import start_tracing
 from jobs import register
+
+log = logging.getLogger("swipesavvy.jobs")
 
 
 class EngineSchemaMissing(RuntimeError):
@@ -49,16 +59,28 @@ async def run_worker(
         async with engine.connect() as conn:
             if (await conn.execute(text("SELECT to_regclass('procrastinate_jobs')"))).scalar() is None:
                 raise EngineSchemaMissing("the database has no job tables: run `python server.py migrate`")
+        hurry = Hurry()
         async with app.open_async():
-            await app.run_worker_async(
-                additional_context={
-                    SESSIONMAKER: create_sessionmaker(engine),
-                    SETTINGS: settings,
-                    CHANGES: changes,
-                    DELIVERY: delivery,
-                },
-                install_signal_handlers=install_signal_handlers,
+            runner = asyncio.create_task(
+                app.run_worker_async(
+                    additional_context={
+                        SESSIONMAKER: create_sessionmaker(engine),
+                        SETTINGS: settings,
+                        CHANGES: changes,
+                        DELIVERY: delivery,
+                    },
+                    worker_middleware=[*app.worker_defaults.get("worker_middleware", []), hurry.middleware],
+                    # Ours (below): procrastinate's own have no answer to a second signal.
+                    install_signal_handlers=False,
+                )
             )
+            signals = StopSignals(runner, hurry)
+            with signals.installed() if install_signal_handlers else contextlib.nullcontext():
+                try:
+                    await runner
+                except asyncio.CancelledError:
+                    if not signals.count:  # cancelled from outside (a test), not stopped by a signal
+                        raise
     finally:
         await delivery.aclose()
         if redis is not None:
@@ -66,3 +88,32 @@ async def run_worker(
         await engine.dispose()
         if tracing is not None:
             tracing.stop()
+
+
+class StopSignals:
+    """SIGTERM or SIGINT: the first stops the worker gracefully (procrastinate stops when the task
+    running it is cancelled), a later one hurries it."""
+
+    def __init__(self, runner: asyncio.Task[None], hurry: Hurry) -> None:
+        self.runner, self.hurry = runner, hurry
+        self.count = 0
+
+    def __call__(self, sig: signal.Signals) -> None:
+        self.count += 1
+        if self.count == 1:
+            log.info("%s: no new job; running ones get the grace period", sig.name)
+            self.runner.cancel()
+        else:
+            log.warning("%s again: running jobs are given back to the queue now", sig.name)
+            self.hurry.set()
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self, sig)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)

@@ -21,8 +21,11 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """Ready when PostgreSQL answers; Redis down only degrades (the API serves without it)."""
+    """Ready when PostgreSQL answers; Redis down only degrades (the API serves without it). Draining
+    (a SIGTERM received): 503 at once, so the load balancer stops sending while requests still work."""
     state = request.state
+    if state.drain.draining:
+        return JSONResponse({"status": "draining", "reason": state.drain.reason}, status_code=503)
     postgres = "ok" if await database_is_up(state.engine, timeout_s=READINESS_TIMEOUT_S) else "down"
     redis = "ok" if state.redis is not None and await is_up(state.redis) else "down"
     if postgres == "down":

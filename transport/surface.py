@@ -3,6 +3,7 @@ body-size limit; the client address behind trusted proxies; and the headers CORS
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
@@ -92,7 +93,13 @@ class HttpSurface:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                self._add_headers(MutableHeaders(scope=message), path, request_id)
+                headers = MutableHeaders(scope=message)
+                self._add_headers(headers, path, request_id)
+                drain = scope.get("state", {}).get("drain")
+                if drain is not None and drain.draining:
+                    # The client opens its next connection elsewhere now, instead of reusing this one
+                    # just as the listener closes and the idle connection is dropped under its request.
+                    headers["connection"] = "close"
             await send(message)
 
         declared = _header(scope, b"content-length")
@@ -118,6 +125,17 @@ class HttpSurface:
             await self._too_large(send_with_headers, request_id)
         except ClientDisconnect:
             return  # nobody is left to answer
+        except asyncio.CancelledError:
+            drain = scope.get("state", {}).get("drain")
+            if started or drain is None or not drain.cut:
+                raise
+            # Cancelled by the drain (core/serving.py) past its grace period: the request ends here,
+            # answered with a code the client can retry on, not uvicorn's 500.
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+            body = error_body("The server is shutting down.", ErrorCode.SERVICE_UNAVAILABLE, request_id)
+            await _send_json(send_with_headers, 503, body)
         except Exception:
             # The client gets the code and the request id; the detail goes to the server log only.
             log.exception("unhandled error in %s %s", scope.get("method"), path)

@@ -32,7 +32,7 @@ from resolvers.auth.revocations import is_erased
 
 log = logging.getLogger("swipesavvy.ws")
 
-TOO_BIG, IDLE, TRY_AGAIN_LATER, FORBIDDEN = 1009, 1001, 1013, 4403
+TOO_BIG, GOING_AWAY, TRY_AGAIN_LATER, FORBIDDEN = 1009, 1001, 1013, 4403
 
 
 class TooManyConnections(Exception):
@@ -94,13 +94,22 @@ async def _watch(handler: Any, *, pings: bool) -> None:
     settings = connection.settings
     keep_alive, idle = settings.ws_keep_alive_s, settings.ws_idle_timeout_s
     recheck = settings.ws_auth_recheck_s
+    closing = connection.state.drain.closing
     now = time.monotonic()
     next_ping, next_recheck = now + keep_alive, now + recheck
     while True:
         deadlines = [next_ping, next_recheck, websocket.last_received + idle]
         if connection.expires_at is not None:
             deadlines.append(now + max(0.0, connection.expires_at - time.time()))
-        await asyncio.sleep(max(0.01, min(deadlines) - time.monotonic()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(closing.wait(), max(0.01, min(deadlines) - time.monotonic()))
+        if closing.is_set():
+            # The server is draining (core/serving.py). No `complete` is sent first: graphql-ws and
+            # subscriptions-transport-ws clients reconnect after a 1001 and subscribe again, on
+            # another server, whereas a completed subscription would stay ended for them.
+            log.info("websocket closed: the server is shutting down")
+            await websocket.close(GOING_AWAY, "Server shutting down: reconnect")
+            return
         now = time.monotonic()
         acknowledged = handler.connection_acknowledged
         if connection.expires_at is not None and time.time() >= connection.expires_at:
@@ -109,7 +118,7 @@ async def _watch(handler: Any, *, pings: bool) -> None:
             return
         if now - websocket.last_received >= idle and (pings or not handler.busy()):
             log.info("websocket closed: nothing from the client in %s s", idle)
-            await websocket.close(IDLE, "Idle timeout")
+            await websocket.close(GOING_AWAY, "Idle timeout")
             return
         if now >= next_ping:
             next_ping = now + keep_alive
@@ -147,10 +156,13 @@ class _Watched:
 
     async def _watched(self, handle: Any, *, pings: bool) -> None:
         self._pings = pings
+        drain = self.context.state.drain
+        drain.websockets += 1
         self._watch_again()
         try:
             await handle()
         finally:
+            drain.websockets -= 1
             watchdog = self._watchdog
             if watchdog is not None:
                 watchdog.cancel()

@@ -62,7 +62,7 @@ def build_app(settings: Settings) -> procrastinate.App:
             "queues": settings.job_queue_list,
             "fetch_job_polling_interval": settings.job_poll_interval_s,
             "abort_job_polling_interval": settings.job_poll_interval_s,
-            "shutdown_graceful_timeout": settings.job_shutdown_grace_s,
+            "shutdown_graceful_timeout": settings.job_grace,
             # Three missed heartbeats before the worker counts as gone (retry-stalled-jobs).
             "update_heartbeat_interval": settings.job_stalled_after_s / 3,
             "stalled_worker_timeout": settings.job_stalled_after_s,
