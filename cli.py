@@ -12,10 +12,11 @@ import signal
 import sys
 from datetime import UTC, date, datetime, timedelta
 
-from core import migrate
+from core import metrics_dir, migrate
 from core.commands import cmd_create_db_roles, cmd_migrate, describe_services, run_job, services
 from core.database import create_engine
 from core.logging import configure_logging
+from core.metrics_supervisor import marking_dead_workers
 from core.settings import Settings, get_settings
 from core.tokens import mint_access_token, signing_secret
 from core.urls import redact
@@ -65,13 +66,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     ]
     with services(base, need_redis=True) as settings:
         describe_services(settings, started)
+        metrics_dir.wipe(metrics_dir.DIRECTORY)  # before any worker: no sample of an earlier run counts
         migrate.upgrade(settings.database_url or "")
         if settings.seed_demo_on_start and not args.no_seed:
             asyncio.run(_seed_if_empty(settings))
         host, port = args.host or settings.host, args.port or settings.port
         workers = args.workers or settings.workers
         print(f"GraphiQL: http://{host}:{port}/graphql  ({workers} worker(s); Ctrl-C stops)", flush=True)
-        with worker_beside_server(settings) as job_worker:
+        # marking_dead_workers: a dead uvicorn worker's live gauges stop counting.
+        with worker_beside_server(settings) as job_worker, marking_dead_workers():
             if job_worker is not None:
                 print(
                     f"Job worker: process {job_worker.pid} (JOB_WORKER_IN_SERVER=false runs none)", flush=True

@@ -8,6 +8,9 @@ to the queue (an attempt counted, retried per the backoff). A second signal abor
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import procrastinate
 from sqlalchemy import text
 
@@ -17,6 +20,7 @@ from core.database import create_engine, create_sessionmaker
 from core.delivery.registry import Delivery
 from core.jobs.app import build_app
 from core.jobs.periodic import CHANGES, DELIVERY, SESSIONMAKER, SETTINGS
+from core.jobs.queue_depth import observe_queue_depth
 from core.redis import create_redis
 from core.settings import Settings
 from jobs import register
@@ -42,10 +46,14 @@ async def run_worker(
         feed = ChangeFeed(redis, url=settings.redis_url or "", prefix=settings.redis_key_prefix)
         changes.subscribe(feed.publish)
     delivery = Delivery(settings)
+    depth: asyncio.Task[None] | None = None
     try:
         async with engine.connect() as conn:
             if (await conn.execute(text("SELECT to_regclass('procrastinate_jobs')"))).scalar() is None:
                 raise EngineSchemaMissing("the database has no job tables: run `python server.py migrate`")
+        depth = asyncio.create_task(
+            observe_queue_depth(engine, interval_s=settings.metrics_queue_depth_interval_s)
+        )
         async with app.open_async():
             await app.run_worker_async(
                 additional_context={
@@ -57,6 +65,10 @@ async def run_worker(
                 install_signal_handlers=install_signal_handlers,
             )
     finally:
+        if depth is not None:
+            depth.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await depth
         await delivery.aclose()
         if redis is not None:
             await redis.aclose()
