@@ -83,6 +83,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+WORKER_HEALTHCHECK_S = 60
+
+
 def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
@@ -107,6 +110,9 @@ def _run_uvicorn(settings: Settings, *, host: str, port: int, workers: int) -> N
         # Frames past the app's own limit (transport/websocket_protocols.py) are not even buffered.
         ws_max_size=settings.ws_max_message_bytes + 1024,
         ws_per_message_deflate=settings.ws_per_message_deflate,
+        # A spawned worker imports server.py (the whole app) before it can answer the supervisor's
+        # ping; on a loaded machine that took over uvicorn's 5 s and every new worker was killed.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
 
 

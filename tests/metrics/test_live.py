@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.metrics.live import serve_workers
 from tests.metrics.support import parse, series, value
-from tests.transport.conftest import serve
 
 pytestmark = pytest.mark.scratch_db
 
@@ -24,7 +24,6 @@ FLAGS = "query Flags { merchantCategories { name } }"
 COUNT = "graphql_operation_duration_seconds_count"
 # Waiting on the server's own progress (a worker restarted), never a timed assertion.
 DEADLINE_S = 60
-STARTUP_TIMEOUT_S = 180
 FILE_PID = re.compile(r"_(\d+)\.db$")
 
 
@@ -33,8 +32,8 @@ def metrics_server(
     scratch_db_url: str, services: dict[str, str], tmp_path: Path
 ) -> Iterator[tuple[str, Path]]:
     directory = tmp_path / "metrics"
-    env = {"WORKERS": "2", "METRICS_DIR": str(directory)}
-    with serve(scratch_db_url, services["redis_url"], tmp_path / "server.log", **env) as base:
+    log = tmp_path / "server.log"
+    with serve_workers(scratch_db_url, services["redis_url"], log, METRICS_DIR=str(directory)) as (base, _):
         yield base, directory
 
 
