@@ -72,3 +72,20 @@ async def test_breaker_transitions_move_one_circuit(settings: Settings) -> None:
         samples = parse((await client.get("/metrics")).text)
     assert value(samples, "breaker_circuits", breaker="test_breaker", state="closed") == 1
     assert value(samples, "breaker_circuits", breaker="test_breaker", state="opened") == 1
+
+
+async def test_response_cache_lookups_count_hits_and_misses(settings: Settings, redis_prefix: str) -> None:
+    # Reference data with a public cache hint: the first ask misses and is kept, the second hits.
+    query = "query Dashboard { merchantCategories { name colorCode } }"
+    async with client_for(settings.model_copy(update={"redis_key_prefix": redis_prefix})) as client:
+        before = parse((await client.get("/metrics")).text)
+        first = await client.post("/graphql", json={"query": query})
+        second = await client.post("/graphql", json={"query": query})
+        after = parse((await client.get("/metrics")).text)
+    assert first.json()["extensions"]["cache"]["hit"] is False
+    assert second.json()["extensions"]["cache"]["hit"] is True
+    name = "cache_lookups_total"
+    for result in ("hit", "miss"):
+        assert value(after, name, cache="response", result=result) == (
+            value(before, name, cache="response", result=result) + 1
+        )
