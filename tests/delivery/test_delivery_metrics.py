@@ -3,26 +3,16 @@ circuits by state (breaker_circuits), in the process's samples."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.multiprocess import MultiProcessCollector
-
 from core.delivery.message import Channel, Outgoing
-from core.metrics import DIRECTORY
 from tests.delivery.conftest import MakeDelivery, MakeSettings
-from tests.metrics.support import parse, value
-
-
-def _samples() -> dict:
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=str(DIRECTORY))
-    return parse(generate_latest(registry).decode())
+from tests.metrics.support import process_samples, value
 
 
 async def test_sends_are_counted_by_provider_and_outcome(
     make_settings: MakeSettings, make_delivery: MakeDelivery
 ) -> None:
     delivery = make_delivery(make_settings())
-    before = _samples()
+    before = process_samples()
     email = Outgoing(
         delivery_id="d-9001", channel=Channel.EMAIL, address="a@example.com", title="t", body="b"
     )
@@ -30,7 +20,7 @@ async def test_sends_are_counted_by_provider_and_outcome(
     await delivery.send(email)
     await delivery.send(email)
     await delivery.send(in_app)
-    after = _samples()
+    after = process_samples()
     name = "notification_deliveries_total"
     assert (
         value(after, name, provider="log", outcome="sent")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
+
+from core.metrics import DIRECTORY
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -22,3 +26,10 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 def series(samples: Samples, name: str) -> list[dict[str, str]]:
     return [dict(labels) for (sample_name, labels) in samples if sample_name == name]
+
+
+def process_samples() -> Samples:
+    """What /metrics would show of the samples in this process's directory (the test process's)."""
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(DIRECTORY))
+    return parse(generate_latest(registry).decode())
