@@ -11,7 +11,7 @@ import asyncio
 import sys
 from datetime import UTC, date, datetime, timedelta
 
-from core import migrate
+from core import metrics_dir, migrate
 from core.commands import cmd_create_db_roles, cmd_migrate, describe_services, run_job, services
 from core.database import create_engine
 from core.logging import configure_logging
@@ -65,6 +65,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     ]
     with services(base, need_redis=True) as settings:
         describe_services(settings, started)
+        metrics_dir.wipe(metrics_dir.DIRECTORY)  # before any worker: no sample of an earlier run counts
         migrate.upgrade(settings.database_url or "")
         if settings.seed_demo_on_start and not args.no_seed:
             asyncio.run(_seed_if_empty(settings))
@@ -79,7 +80,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 print(
                     f"Job worker: process {job_worker.pid} (JOB_WORKER_IN_SERVER=false runs none)", flush=True
                 )
-            run_server(settings, host=host, port=port, workers=workers, signals=signals)
+            run_server(
+                settings,
+                host=host,
+                port=port,
+                workers=workers,
+                signals=signals,
+                # A dead or stopped worker's live gauges stop counting on /metrics.
+                on_worker_exit=metrics_dir.forget_process,
+            )
     return 0
 
 

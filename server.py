@@ -18,6 +18,7 @@ from core.database import create_engine, create_sessionmaker
 from core.drain import Drain
 from core.logging import configure_logging, install_redaction
 from core.memory import settle_heap
+from core.metrics_hooks import instrument_pool
 from core.redis import create_redis
 from core.services import Services
 from core.settings import Settings, get_settings
@@ -31,6 +32,7 @@ from schema.caching.cache import response_cache_for
 from transport.health import healthz, readyz
 from transport.http import GraphQLEndpoint
 from transport.ide import ASSET_ROUTE
+from transport.metrics import MetricsEndpoint
 from transport.surface import CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS, HttpSurface
 from transport.websocket import GraphQLWebSocket
 
@@ -49,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         for instrumented in {engine, read_engine}:
             sqlstats.instrument(instrumented.sync_engine)
+            instrument_pool(instrumented.sync_engine, "read" if instrumented is not engine else "primary")
         # Here, in the worker that serves (not before uvicorn forks or spawns it).
         tracing = start_tracing(settings, engines=list({engine, read_engine}))
         redis = create_redis(settings.redis_url or "")
@@ -95,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/graphql", GraphQLWebSocket(settings, signing_secret(settings))),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", MetricsEndpoint(settings), methods=["GET"]),
     ]
     if endpoint.ide is not None:
         routes.append(Route(ASSET_ROUTE, endpoint.ide.asset, methods=["GET"]))

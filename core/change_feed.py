@@ -33,6 +33,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from core.changes import Changes
+from core.metrics_hooks import redis_available, redis_failed
 from core.redis import SOCKET_TIMEOUT_S
 
 log = logging.getLogger(__name__)
@@ -176,6 +177,7 @@ class ChangeFeed:
         try:
             await self._publish(keys=[self.version_key, self.channel], args=[body])
         except (RedisError, OSError) as exc:
+            redis_failed("change_feed")
             self._paused_until = time.monotonic() + PUBLISH_PAUSE_S
             log.warning("change feed: could not publish a commit's changes (%s)", exc)
 
@@ -210,6 +212,7 @@ class ChangeFeed:
                 await pubsub.subscribe(self.channel)
                 await self._hear_until_lost(pubsub)
             except (RedisError, OSError, TimeoutError) as exc:
+                redis_failed("change_feed")
                 if self.available:
                     log.warning("change feed: lost Redis (%s); live subscriptions end", exc)
                     delay = RETRY_FIRST_S
@@ -235,6 +238,7 @@ class ChangeFeed:
                 elif kind == "subscribe" and not self._up.is_set():
                     self.last_version = 0  # Redis may have restarted: its counter with it
                     self._up.set()
+                    redis_available("change_feed", True)
                     log.info("change feed: listening on %s", self.channel)
             if now - pinged >= PING_INTERVAL_S:
                 await pubsub.ping()
@@ -244,6 +248,7 @@ class ChangeFeed:
 
     def _down(self) -> None:
         self._up.clear()
+        redis_available("change_feed", False)
         failed = {w for watchers in self._by_tag.values() for w in watchers}
         self._by_tag.clear()
         for watch in failed:

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
+from core import metrics
 from core.errors import ApiError, ErrorCode
 
 BUSY_RETRY_AFTER_S = 1
@@ -71,6 +72,7 @@ class PoolShares:
     async def _take(self, stack: AsyncExitStack, semaphores: list[asyncio.Semaphore]) -> None:
         """One slot of each, in this order (the same for every caller: no two wait for each other),
         all within one wait; each is given back when `stack` closes."""
+        metrics.POOL_WAITING.inc()
         try:
             async with asyncio.timeout(self.wait_s):
                 for slots in semaphores:
@@ -79,7 +81,10 @@ class PoolShares:
                     await slots.acquire()
                     stack.callback(slots.release)
         except TimeoutError:
+            metrics.RATE_LIMIT_REFUSALS.labels("pool_share").inc()
             raise _busy() from None
+        finally:
+            metrics.POOL_WAITING.dec()
 
     @contextmanager
     def _holding(self, gate: _Gate, anonymous: bool) -> Iterator[None]:

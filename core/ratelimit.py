@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, RedisError
 
+from core import metrics
 from core.viewer import Viewer
 
 log = logging.getLogger(__name__)
@@ -101,8 +102,11 @@ class TokenBucket:
                 reply = await self.redis.eval(DRAW_SCRIPT, 1, *arguments)
             allowed, tokens, retry = reply
         except (RedisError, OSError):
+            metrics.REDIS_ERRORS.labels("rate_limit").inc()
             _log_down()
             return Draw(allowed=True)
+        if not int(allowed):
+            metrics.RATE_LIMIT_REFUSALS.labels("cost").inc()
         return Draw(allowed=bool(int(allowed)), available=float(tokens), retry_after_s=float(retry))
 
 

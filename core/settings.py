@@ -13,6 +13,7 @@ from pydantic_settings import SettingsConfigDict
 from core.delivery_settings import DeliverySettings
 from core.drain_settings import DrainSettings
 from core.job_settings import JobSettings
+from core.metrics_settings import MetricsSettings
 from core.tracing_settings import TracingSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +25,7 @@ class AppEnv(StrEnum):
     PRODUCTION = "production"
 
 
-class Settings(JobSettings, DeliverySettings, TracingSettings, DrainSettings):
+class Settings(JobSettings, DeliverySettings, TracingSettings, DrainSettings, MetricsSettings):
     """Every setting of the server; `.env.example` and the README list them all."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")

@@ -25,6 +25,7 @@ from core.delivery.registry import Delivery
 from core.jobs.app import build_app
 from core.jobs.hurry import Hurry
 from core.jobs.periodic import CHANGES, DELIVERY, SESSIONMAKER, SETTINGS
+from core.jobs.queue_depth import observe_queue_depth
 from core.redis import create_redis
 from core.settings import Settings
 from core.tracing import start_tracing
@@ -55,11 +56,15 @@ async def run_worker(
     delivery = Delivery(settings)
     # In the worker's own process, once it runs (jobs/process.py starts it beside the server).
     tracing = start_tracing(settings, engines=[engine])
+    depth: asyncio.Task[None] | None = None
     try:
         async with engine.connect() as conn:
             if (await conn.execute(text("SELECT to_regclass('procrastinate_jobs')"))).scalar() is None:
                 raise EngineSchemaMissing("the database has no job tables: run `python server.py migrate`")
         hurry = Hurry()
+        depth = asyncio.create_task(
+            observe_queue_depth(engine, interval_s=settings.metrics_queue_depth_interval_s)
+        )
         async with app.open_async():
             runner = asyncio.create_task(
                 app.run_worker_async(
@@ -82,6 +87,10 @@ async def run_worker(
                     if not signals.count:  # cancelled from outside (a test), not stopped by a signal
                         raise
     finally:
+        if depth is not None:
+            depth.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await depth
         await delivery.aclose()
         if redis is not None:
             await redis.aclose()

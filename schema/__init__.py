@@ -36,6 +36,7 @@ from schema.extensions.documents import (
 )
 from schema.extensions.errors import ErrorCoding
 from schema.extensions.idempotency import IdempotentReplay
+from schema.extensions.metrics import OperationMetrics
 from schema.extensions.rate_limit import CostAndRateLimit
 from schema.extensions.read_snapshot import ReadSnapshot
 from schema.extensions.response_cache import ResponseCaching
@@ -181,6 +182,7 @@ def build_schema() -> ApiSchema:
         CostAndRateLimit,
         ResponseCaching,
         SqlStatistics,
+        OperationMetrics,
         IdempotentReplay,
         ErrorCoding,
     ]

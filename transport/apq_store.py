@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, RedisError
 
+from core.metrics_hooks import redis_failed
+
 log = logging.getLogger("swipesavvy.persisted")
 
 # Redis being away is logged at most this often per process, not once per request.
@@ -169,6 +171,7 @@ _last_down_log = -math.inf
 
 def _log_down(exc: Exception, consequence: str) -> None:
     global _last_down_log
+    redis_failed("apq")
     now = time.monotonic()
     if now - _last_down_log >= DOWN_LOG_INTERVAL_S:
         _last_down_log = now

@@ -26,6 +26,9 @@ from graphql import ExecutionResult
 from starlette.responses import Response
 
 from core.errors import ApiError, ErrorCode
+from core.metrics import APQ_REGISTRATIONS
+from core.metrics_hooks import cache_lookup
+from core.metrics_labels import allow_operation_names, operation_names_of
 from core.settings import Settings
 from schema.extensions.errors import coded
 from transport.apq_store import DocumentStore, Registration, digest
@@ -110,6 +113,10 @@ class PersistedQueries:
         self.trusted: TrustedDocuments | None = (
             load_trusted_documents(settings.trusted_documents) if settings.trusted_documents else None
         )
+        # The trusted documents' operation names are metric labels; no other client-sent name is.
+        allow_operation_names(settings.metrics_operation_name_list)
+        if self.trusted is not None:
+            allow_operation_names(operation_names_of(self.trusted.by_id.values()))
         self.store = DocumentStore(
             prefix=settings.redis_key_prefix,
             ttl_s=settings.apq_ttl_s,
@@ -133,6 +140,7 @@ class PersistedQueries:
             if not SHA256_HEX.fullmatch(sha256_hash):
                 return _bad_input(HASH_MESSAGE)
             document = await self.store.find(redis, sha256_hash)
+            cache_lookup("apq", hit=document is not None)
             return NOT_FOUND if document is None else Resolved(replace(operation, query=document))
         if digest(operation.query) != sha256_hash:
             return _bad_input(MISMATCH_MESSAGE)
@@ -147,6 +155,7 @@ class PersistedQueries:
             return
         size = len(document.encode("utf-8"))
         if size > self.max_document_bytes:
+            APQ_REGISTRATIONS.labels("too_large").inc()
             log.info(
                 "persisted query %s not stored: %d bytes, over APQ_MAX_DOCUMENT_BYTES (%d)",
                 resolved.registers[:12],
@@ -155,6 +164,7 @@ class PersistedQueries:
             )
             return
         outcome = await self.store.register(redis, resolved.registers, document, identity=identity)
+        APQ_REGISTRATIONS.labels(outcome.name.lower()).inc()
         if outcome is Registration.OVER_CAP:
             log.info(
                 "persisted query %s not stored: %s has stored %d new documents in the last %ds",

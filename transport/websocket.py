@@ -30,6 +30,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from core.context import RequestContext
 from core.database import unavailability
 from core.errors import ApiError
+from core.metrics import WEBSOCKET_CONNECTIONS
 from core.ratelimit import rate_limit_identity
 from core.settings import Settings
 from core.viewer import ANONYMOUS, Viewer
@@ -42,6 +43,7 @@ from transport.websocket_protocols import (
     LegacyWsHandler,
     TooManyConnections,
     TransportWsHandler,
+    protocol_of,
 )
 from transport.websocket_streams import Delivery, SharedStreams
 
@@ -174,9 +176,12 @@ class GraphQLWebSocket(GraphQL[Connection, None]):
         if not self.connections.open_ip(ip):
             log.info("websocket refused: %s connections from %s", self.settings.ws_max_connections_per_ip, ip)
             return await self.reject_websocket(request)
+        open_now = WEBSOCKET_CONNECTIONS.labels(protocol_of(request))
+        open_now.inc()
         try:
             return await super().run(request, context, root_value)
         finally:
+            open_now.dec()
             self.connections.close_ip(ip)
 
     async def get_context(self, request: Any, response: Any) -> Connection:

@@ -27,6 +27,7 @@ from strawberry.types.graphql import OperationType as StrawberryOperationType
 from core.context import RequestContext
 from core.errors import ApiError, ErrorCode
 from core.live import LiveContext
+from core.metrics import WEBSOCKET_SUBSCRIPTIONS
 from core.ratelimit import rate_limit_identity
 from schema import schema
 from schema.caching.hints import CacheScope
@@ -34,6 +35,7 @@ from schema.caching.keys import scope_of
 from schema.extensions.caches import document_cache
 from schema.extensions.cost import query_cost
 from transport.websocket_costs import bucket_of, event_cost
+from transport.websocket_protocols import protocol_of
 from transport.websocket_streams import Delivery, payload_of, refusal_of
 
 if TYPE_CHECKING:
@@ -98,16 +100,21 @@ async def operation_results(
             query, variable_values=variables, operation_name=operation_name, context_value=live
         )
 
-    async for delivery in view.streams.follow(
-        key=key,
-        identity=rate_limit_identity(viewer, connection.client_ip),
-        request_id=request_id,
-        start=start,
-        bucket=bucket_of(settings, connection.state.redis),
-        cost=cost,
-        event_cost=event_cost(settings, cost),
-    ):
-        yield delivery
+    running = WEBSOCKET_SUBSCRIPTIONS.labels(protocol_of(connection.websocket))
+    running.inc()
+    try:
+        async for delivery in view.streams.follow(
+            key=key,
+            identity=rate_limit_identity(viewer, connection.client_ip),
+            request_id=request_id,
+            start=start,
+            bucket=bucket_of(settings, connection.state.redis),
+            cost=cost,
+            event_cost=event_cost(settings, cost),
+        ):
+            yield delivery
+    finally:
+        running.dec()
 
 
 def _maker(connection: Connection) -> Callable[[], RequestContext]:

@@ -18,9 +18,10 @@ import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from starlette.websockets import WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -258,3 +259,13 @@ class LegacyWsHandler(_Watched, BaseGraphQLWSHandler[Any, None]):
         finally:
             self.subscriptions.pop(operation_id, None)
             self.tasks.pop(operation_id, None)
+
+
+def protocol_of(websocket: WebSocket) -> str:
+    """The subprotocol the handshake will pick (graphql-transport-ws first, as Strawberry does); a
+    metric label, so anything else is "none"."""
+    offered = websocket.scope.get("subprotocols") or ()
+    for protocol in (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL):
+        if protocol in offered:
+            return protocol
+    return "none"

@@ -21,6 +21,7 @@ from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import Context, OpenedState
 
 from core.delivery.message import Code, ProviderFailure, Result
+from core.metrics_hooks import record_breaker_state
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ class Breakers:
     async def call(self, circuit: str, send: Callable[[], Awaitable[Result]]) -> Result:
         """Run `send` behind the breaker of `circuit`; failures come back as retry results."""
         breaker = await self._factory.get_breaker(circuit)
+        if circuit not in self._contexts:
+            record_breaker_state(_breaker_of(circuit), breaker.context.state, circuit=circuit)
         self._contexts[circuit] = breaker.context
         try:
             async with breaker:
@@ -82,4 +85,11 @@ class Breakers:
 
     def _on_event(self, circuit: str, kind: str, event: Any) -> None:
         if kind == "state_changed":
+            record_breaker_state(_breaker_of(circuit), event.state, circuit=circuit)
             log.warning("delivery breaker %s is now %s", circuit, event.state)
+
+
+def _breaker_of(circuit: str) -> str:
+    # A webhook's circuits are per receiving host ("webhook:host:port"): the label is the provider's,
+    # so receivers cannot add series; the gauge counts the circuits in each state.
+    return "delivery_" + circuit.split(":", 1)[0]

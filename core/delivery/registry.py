@@ -16,6 +16,7 @@ from core.delivery.message import Channel, Outgoing, Platform, Provider, Result
 from core.delivery.retries import NetworkRetries
 from core.delivery.smtp import SmtpProvider
 from core.delivery.webhook import WebhookProvider
+from core.metrics import DELIVERIES
 from core.settings import Settings
 
 # An in-app notification is delivered by its row being written (the notification centre and the
@@ -67,9 +68,12 @@ class Delivery:
     async def send(self, message: Outgoing) -> Result:
         provider = self.provider_for(message)
         if provider is None:
+            DELIVERIES.labels("in_app", IN_APP_SENT.status.value).inc()
             return IN_APP_SENT
         circuit = provider.circuit(message) if isinstance(provider, WebhookProvider) else provider.name
-        return await self.breakers.call(circuit, lambda: self.retries(lambda: provider.send(message)))
+        result = await self.breakers.call(circuit, lambda: self.retries(lambda: provider.send(message)))
+        DELIVERIES.labels(provider.name, result.status.value).inc()
+        return result
 
     def breaker_states(self) -> list[BreakerState]:
         return self.breakers.states()

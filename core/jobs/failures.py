@@ -11,6 +11,7 @@ from procrastinate.job_context import JobContext
 from procrastinate.worker import Worker
 
 from core.jobs.errors import describe
+from core.metrics import JOB_FAILURES
 
 log = logging.getLogger("swipesavvy.jobs")
 
@@ -33,6 +34,7 @@ async def record_failures(
         return await call_next()
     except Exception as exc:
         report = describe(exc)
+        JOB_FAILURES.labels(context.job.task_name, report.code.value).inc()
         try:
             await worker.app.connector.execute_query_async(
                 RECORD,

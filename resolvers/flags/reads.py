@@ -12,6 +12,7 @@ from sqlalchemy import Row, Select, not_, select
 
 from core.context import RequestContext
 from core.errors import BadUserInput
+from core.metrics_hooks import cache_lookup
 from core.viewer import Viewer
 from loaders.base import Reader
 from loaders.flags import (
@@ -135,6 +136,8 @@ async def evaluate_for(
     is running (no SQL, the evaluation counted), else from the operation's read snapshot."""
     live = live_flags(context.services)
     snapshot = None if live is None else live.snapshot()
+    if live is not None:
+        cache_lookup("flag_snapshot", hit=snapshot is not None)
     if live is not None and snapshot is not None:
         return live.evaluate(snapshot, keys=keys, segment=segment, stickiness=stickiness)
     flags = await flags_for_evaluation(context=context, keys=keys)

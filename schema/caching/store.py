@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from core.metrics_hooks import redis_failed
+
 log = logging.getLogger("swipesavvy.cache")
 
 # How long Redis is left alone after a failure, and how often its absence is logged.
@@ -113,6 +115,7 @@ class ResponseStore:
         return time.monotonic() < self._away_until
 
     def _failed(self, doing: str, exc: BaseException) -> None:
+        redis_failed("response_cache")
         now = time.monotonic()
         self._away_until = now + AWAY_S
         if now - self._last_warning >= WARNING_INTERVAL_S:

@@ -23,6 +23,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from core import read_tags
+from core.metrics_hooks import cache_lookup
 from schema.caching.cache import ResponseCache
 from schema.caching.hints import NOT_CACHEABLE, CacheScope, Policy
 
@@ -59,6 +60,7 @@ class ResponseCaching(SchemaExtension):
             yield
             return
         lookup = await cache.store.lookup(key)
+        cache_lookup("response", hit=lookup.entry is not None)
         if lookup.entry is not None:
             entry = lookup.entry
             ec.result = ExecutionResult(data=orjson.Fragment(entry.data), errors=None)  # type: ignore[arg-type]

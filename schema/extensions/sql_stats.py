@@ -19,10 +19,11 @@ class SqlStatistics(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context.context
-        stats = sqlstats.start() if context.settings.sql_stats_enabled else None
+        # Always counted: the metrics (schema/extensions/metrics.py) read it; shown only when enabled.
+        stats = sqlstats.start()
         ANSWERED_BY.set(None)
         yield
-        self._stats = stats
+        self._stats = stats if context.settings.sql_stats_enabled else None
 
     def get_results(self) -> dict[str, Any]:
         if self._stats is None:
