@@ -47,7 +47,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         for instrumented in {engine, read_engine}:
             sqlstats.instrument(instrumented.sync_engine)
-        redis = create_redis(settings.redis_url or "")
+        redis = create_redis(
+            settings.redis_url or "",
+            breaker_threshold=settings.redis_breaker_threshold,
+            breaker_cooldown_s=settings.redis_breaker_cooldown_s,
+        )
         live = ChangeFeed(redis, url=settings.redis_url or "", prefix=settings.redis_key_prefix)
         shared = Services(responses=response_cache_for(schema._schema, settings, redis), live=live)
         if shared.responses is not None:
