@@ -9,13 +9,24 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
+
+from core.settings import PROJECT_ROOT
+
 REDIS_SERVER = os.environ.get("FAULTS_REDIS_SERVER", "/usr/bin/redis-server")
 PG_BIN = Path(os.environ.get("FAULTS_PG_BIN", "/usr/lib/postgresql/15/bin"))
+# PostgreSQL refuses to run as root: as root, the cluster belongs to this system user.
+PG_OS_USER = os.environ.get("FAULTS_PG_OS_USER", "postgres")
+
+
+def _as_pg_user(command: list[str]) -> list[str]:
+    return ["runuser", "-u", PG_OS_USER, "--", *command] if os.geteuid() == 0 else command
 
 
 def free_port() -> int:
@@ -94,14 +105,20 @@ class PostgresCluster:
 
     def _pg_ctl(self, *args: str) -> None:
         subprocess.run(
-            [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.directory / "log"), "-w", *args],
+            _as_pg_user(
+                [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.directory / "log"), "-w", *args]
+            ),
             check=True,
             stdout=subprocess.DEVNULL,
         )
 
     def init(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, user=PG_OS_USER)
         subprocess.run(
-            [str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync"],
+            _as_pg_user(
+                [str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync"]
+            ),
             check=True,
             stdout=subprocess.DEVNULL,
         )
@@ -133,3 +150,33 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
         yield cluster
     finally:
         cluster.remove()
+
+
+@contextlib.contextmanager
+def api_workers(
+    env: dict[str, str], *, workers: int = 2, ready_within_s: float = 120
+) -> Iterator[tuple[str, int]]:
+    """uvicorn with `workers` processes under its supervisor (which restarts a killed one); yields the
+    base URL and the supervisor's pid. Started on a loaded machine, two workers may take a while."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "server:create_app", "--factory", "--port", str(port)]
+    command += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**os.environ, **env})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + ready_within_s
+        while not _ready(base):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the API did not become ready (exit code {process.poll()})")
+            time.sleep(0.3)
+        yield base, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _ready(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
