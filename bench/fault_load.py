@@ -27,6 +27,9 @@ REDEEM = """mutation ($input: RedeemRewardsInput!) {
   redeemRewards(input: $input) { balance userErrors { code } }
 }"""
 BATCH = 20
+# The GraphQL-over-HTTP media type, under which an answer with no data is a 5xx (application/json
+# would be 200 whatever happened).
+ACCEPT = {"accept": "application/graphql-response+json"}
 # A write retried this long after the stop is reported as unacknowledged (and so, if applied, lost
 # from the ledger's view): long past PostgreSQL's longest outage in the schedule.
 RETRY_FOR_S = 60
@@ -156,7 +159,7 @@ async def run_load(
 ) -> None:
     """Every client until `stop`, then until each one's write in flight is acknowledged."""
     limits = httpx.Limits(max_connections=readers + 2 * writers)
-    async with httpx.AsyncClient(base_url=actors.base, timeout=30, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=actors.base, timeout=30, limits=limits, headers=ACCEPT) as client:
         loops = [_reads(client, actors, ledger, stop, n) for n in range(readers)]
         loops += [_ingestion(client, actors, ledger, stop, n) for n in range(writers)]
         loops += [_redemptions(client, actors, ledger, stop, n) for n in range(min(writers, 2))]

@@ -41,14 +41,14 @@ def recovery_s(samples: list[Sample], end: float) -> float | None:
 def row(window: Window, samples: list[Sample]) -> dict[str, str]:
     seen = [s for s in samples if window.start <= s.at < window.until]
     during = [s.ms for s in seen if s.at < max(window.end, window.start + 0.001)] or [s.ms for s in seen]
-    failures = Counter(s.code or "none" for s in seen if not s.ok)
+    failures = Counter(f"{s.kind}:{s.code or s.status}" for s in seen if not s.ok)
     statuses = Counter(str(s.status) for s in seen)
     recovery = recovery_s(seen, window.end) if failures else 0.0
     return {
         "fault": window.name,
         "requests": str(len(seen)),
         "failed": str(sum(failures.values())),
-        "codes": " ".join(f"{c}:{n}" for c, n in failures.most_common()) or "-",
+        "failures (kind:code n)": " ".join(f"{c} {n}" for c, n in failures.most_common()) or "-",
         "statuses": " ".join(f"{c}:{n}" for c, n in sorted(statuses.items())),
         "p50 ms": f"{_percentile(during, 50):.0f}",
         "p99 ms": f"{_percentile(during, 99):.0f}",
