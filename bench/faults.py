@@ -122,7 +122,7 @@ def main() -> None:
         "APP_ENV": "production",
         "JWT_SECRET": secret,
         "NOTIFIER_LOG_IN_PRODUCTION": "true",
-        "LOG_LEVEL": "ERROR",
+        "LOG_LEVEL": os.environ.get("FAULTS_LOG_LEVEL", "ERROR"),
         "SEED_DEMO_ON_START": "false",
     }
     settings = Settings(jwt_secret=secret)
