@@ -54,7 +54,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             instrument_pool(instrumented.sync_engine, "read" if instrumented is not engine else "primary")
         # Here, in the worker that serves (not before uvicorn forks or spawns it).
         tracing = start_tracing(settings, engines=list({engine, read_engine}))
-        redis = create_redis(settings.redis_url or "")
+        redis = create_redis(
+            settings.redis_url or "",
+            breaker_threshold=settings.redis_breaker_threshold,
+            breaker_cooldown_s=settings.redis_breaker_cooldown_s,
+        )
         live = ChangeFeed(redis, url=settings.redis_url or "", prefix=settings.redis_key_prefix)
         shared = Services(responses=response_cache_for(schema._schema, settings, redis), live=live)
         if shared.responses is not None:

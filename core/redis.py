@@ -7,6 +7,9 @@ import logging
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from core import metrics_hooks
+from core.redis_breaker import GuardedPool, RedisBreaker
+
 log = logging.getLogger(__name__)
 
 # Short timeouts: a slow Redis must degrade the API (caches bypassed), not stall it.
@@ -20,9 +23,26 @@ SOCKET_TIMEOUT_S = 0.5
 MAX_CONNECTIONS = 100
 
 
-def create_redis(url: str) -> aioredis.Redis:
-    pool = aioredis.BlockingConnectionPool.from_url(
+# The breaker's defaults (core/redis_settings.py has the settings the server passes): three outages
+# in a row open it, and a probe goes through every second while it is open.
+BREAKER_THRESHOLD = 3
+BREAKER_COOLDOWN_S = 1.0
+
+
+def create_redis(
+    url: str, *, breaker_threshold: int = BREAKER_THRESHOLD, breaker_cooldown_s: float = BREAKER_COOLDOWN_S
+) -> aioredis.Redis:
+    """The client; its pool's breaker is `breaker_of(client)`."""
+    breaker = RedisBreaker(threshold=breaker_threshold, cooldown_s=breaker_cooldown_s)
+    # Each client's breaker is one circuit of the "redis" breaker on /metrics.
+    circuit = f"client-{id(breaker)}"
+    breaker.listeners.append(
+        lambda state: metrics_hooks.record_breaker_state("redis", state, circuit=circuit)
+    )
+    metrics_hooks.record_breaker_state("redis", breaker.state, circuit=circuit)
+    pool = GuardedPool.from_url(
         url,
+        breaker=breaker,
         max_connections=MAX_CONNECTIONS,
         timeout=SOCKET_TIMEOUT_S,
         socket_timeout=SOCKET_TIMEOUT_S,
@@ -30,6 +50,12 @@ def create_redis(url: str) -> aioredis.Redis:
         health_check_interval=30,
     )
     return aioredis.Redis.from_pool(pool)  # closing the client closes its pool
+
+
+def breaker_of(client: aioredis.Redis) -> RedisBreaker | None:
+    """The breaker in front of `client` (its state and on-change listeners), if it has one."""
+    pool = client.connection_pool
+    return pool.breaker if isinstance(pool, GuardedPool) else None
 
 
 async def is_up(client: aioredis.Redis) -> bool:

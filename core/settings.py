@@ -14,6 +14,7 @@ from core.delivery_settings import DeliverySettings
 from core.drain_settings import DrainSettings
 from core.job_settings import JobSettings
 from core.metrics_settings import MetricsSettings
+from core.redis_settings import RedisSettings
 from core.tracing_settings import TracingSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +26,9 @@ class AppEnv(StrEnum):
     PRODUCTION = "production"
 
 
-class Settings(JobSettings, DeliverySettings, TracingSettings, DrainSettings, MetricsSettings):
+class Settings(
+    JobSettings, DeliverySettings, TracingSettings, DrainSettings, MetricsSettings, RedisSettings
+):
     """Every setting of the server; `.env.example` and the README list them all."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
