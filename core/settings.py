@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from core.delivery_settings import DeliverySettings
+from core.ingest_settings import IngestSettings
 from core.job_settings import JobSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +23,7 @@ class AppEnv(StrEnum):
     PRODUCTION = "production"
 
 
-class Settings(JobSettings, DeliverySettings):
+class Settings(JobSettings, DeliverySettings, IngestSettings):
     """Every setting of the server; `.env.example` and the README list them all."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")

@@ -8,6 +8,9 @@ to the queue (an attempt counted, retried per the backoff). A second signal abor
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import procrastinate
 from sqlalchemy import text
 
@@ -18,8 +21,10 @@ from core.delivery.registry import Delivery
 from core.jobs.app import build_app
 from core.jobs.periodic import CHANGES, DELIVERY, SESSIONMAKER, SETTINGS
 from core.redis import create_redis
+from core.response_invalidation import invalidation_for
 from core.settings import Settings
 from jobs import register
+from jobs.ingest import fold_loop
 
 
 class EngineSchemaMissing(RuntimeError):
@@ -33,23 +38,32 @@ async def run_worker(
     app = app or register(build_app(settings), settings)
     # The tasks' own SQL (resolvers' code) runs on the server's driver, in a pool sized to the jobs
     # running at once.
-    engine = create_engine(settings.database_url or "", settings, pool_size=settings.job_concurrency)
+    engine = create_engine(settings.database_url or "", settings, pool_size=settings.job_concurrency + 1)
     # A job's commits reach the subscriptions of every server (notificationReceived) as a request's do;
     # a worker given no Redis runs its jobs all the same, unheard.
     redis = create_redis(settings.redis_url) if settings.redis_url else None
     changes = ChangeDispatcher()
     if redis is not None:
+        # Entries a job's commit made stale are dropped as a request's commit drops them.
+        invalidation = invalidation_for(settings, redis)
+        if invalidation is not None:
+            changes.subscribe(invalidation)
         feed = ChangeFeed(redis, url=settings.redis_url or "", prefix=settings.redis_key_prefix)
         changes.subscribe(feed.publish)
     delivery = Delivery(settings)
+    fold: asyncio.Task[None] | None = None
     try:
         async with engine.connect() as conn:
             if (await conn.execute(text("SELECT to_regclass('procrastinate_jobs')"))).scalar() is None:
                 raise EngineSchemaMissing("the database has no job tables: run `python server.py migrate`")
+        sessionmaker = create_sessionmaker(engine)
+        # Beside the jobs, not one of them: it never takes a job slot, and stops with the worker.
+        if settings.ingest_fold_in_worker:
+            fold = asyncio.create_task(fold_loop(sessionmaker, changes, settings))
         async with app.open_async():
             await app.run_worker_async(
                 additional_context={
-                    SESSIONMAKER: create_sessionmaker(engine),
+                    SESSIONMAKER: sessionmaker,
                     SETTINGS: settings,
                     CHANGES: changes,
                     DELIVERY: delivery,
@@ -57,6 +71,10 @@ async def run_worker(
                 install_signal_handlers=install_signal_handlers,
             )
     finally:
+        if fold is not None:
+            fold.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await fold
         await delivery.aclose()
         if redis is not None:
             await redis.aclose()
