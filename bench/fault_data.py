@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, text
 
+from bench.ingest_copy import wait_folded
 from core import database_admin as databases
 from core import migrate
 from core.database import create_engine, create_sessionmaker
@@ -72,8 +73,9 @@ async def create_world(
 
 
 async def stored_events(url: str, settings: Settings) -> int:
-    """Events the database counts. The one place that knows where ingested events end up: with an
-    append-only table and a fold, wait for the fold here (or count the raw table)."""
+    """Events the database counts: once the job worker's fold has emptied the pending table, the
+    daily counters (the one place that knows where ingested events end up)."""
+    await wait_folded(url)
     engine = create_engine(url, settings, pool_size=1)
     d = CampaignDailyMetrics
     try:

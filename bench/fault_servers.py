@@ -175,6 +175,19 @@ def api_workers(
         process.wait(timeout=30)
 
 
+@contextlib.contextmanager
+def job_worker(env: dict[str, str]) -> Iterator[int]:
+    """`python server.py worker` beside the API: its fold loop turns ingested events into counters."""
+    process = subprocess.Popen(
+        [sys.executable, "server.py", "worker"], cwd=PROJECT_ROOT, env={**os.environ, **env}
+    )
+    try:
+        yield process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
 def _ready(base: str) -> bool:
     try:
         return httpx.get(f"{base}/readyz", timeout=2).status_code == 200

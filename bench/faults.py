@@ -26,7 +26,14 @@ from datetime import timedelta
 from bench.fault_data import World, check, create_world
 from bench.fault_load import Actors, Ledger, run_load
 from bench.fault_report import Window, print_rows, print_writes, row
-from bench.fault_servers import PostgresCluster, RedisProcess, api_workers, postgres_cluster, redis_process
+from bench.fault_servers import (
+    PostgresCluster,
+    RedisProcess,
+    api_workers,
+    job_worker,
+    postgres_cluster,
+    redis_process,
+)
 from bench.harness import bench_env
 from bench.procstat import children
 from core.settings import Settings
@@ -130,24 +137,25 @@ def main() -> None:
     with postgres_cluster() as pg, redis_process() as redis:
         world = asyncio.run(create_world(pg.server_url, settings))
         env |= {"DATABASE_URL": world.url, "REDIS_URL": redis.url, "DB_POOL_SIZE": str(POOL_SIZE)}
-        with api_workers({**env, "RESPONSE_CACHE": "false"}) as (base, _):
-            baseline = [Fault("no fault (cache off)", _nothing, args.hold)]
-            ledger, windows = asyncio.run(
-                _run(_actors(base, world, secret), baseline, readers=args.readers, writers=args.writers)
-            )
-            ledgers.append(ledger)
-            rows += [row(w, ledger.samples) for w in windows]
-        with api_workers({**env, "RESPONSE_CACHE": "true"}) as (base, supervisor):
-            schedule = faults(pg, redis, supervisor, hold=args.hold, down=args.down)
-            if args.only:
-                words = args.only.split(",")
-                schedule = [f for f in schedule if any(w in f.name for w in words)]
-            ledger, windows = asyncio.run(
-                _run(_actors(base, world, secret), schedule, readers=args.readers, writers=args.writers)
-            )
-            ledgers.append(ledger)
-            rows += [row(w, ledger.samples) for w in windows]
-        checks = asyncio.run(check(world, settings))
+        with job_worker(env):
+            with api_workers({**env, "RESPONSE_CACHE": "false"}) as (base, _):
+                baseline = [Fault("no fault (cache off)", _nothing, args.hold)]
+                ledger, windows = asyncio.run(
+                    _run(_actors(base, world, secret), baseline, readers=args.readers, writers=args.writers)
+                )
+                ledgers.append(ledger)
+                rows += [row(w, ledger.samples) for w in windows]
+            with api_workers({**env, "RESPONSE_CACHE": "true"}) as (base, supervisor):
+                schedule = faults(pg, redis, supervisor, hold=args.hold, down=args.down)
+                if args.only:
+                    words = args.only.split(",")
+                    schedule = [f for f in schedule if any(w in f.name for w in words)]
+                ledger, windows = asyncio.run(
+                    _run(_actors(base, world, secret), schedule, readers=args.readers, writers=args.writers)
+                )
+                ledgers.append(ledger)
+                rows += [row(w, ledger.samples) for w in windows]
+            checks = asyncio.run(check(world, settings))
     total = Ledger()
     for each in ledgers:
         total.events += each.events

@@ -29,10 +29,10 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
 from strawberry import relay
 
 from bench.harness import LoadResult, bench_env, live_server, run_load
+from bench.ingest_copy import copy_load, counted, fold_worker, records, wait_folded
 from core import database_admin as databases
 from core import migrate
 from core.database import create_engine, create_sessionmaker
@@ -41,7 +41,6 @@ from core.settings import Settings
 from core.tokens import mint_access_token, signing_secret
 from core.urls import redact, with_database
 from core.viewer import Role
-from models.analytics import CampaignDailyMetrics
 from models.campaigns import Campaign
 from models.users import User
 
@@ -100,17 +99,6 @@ async def _create_campaigns(url: str, settings: Settings, count: int) -> list[in
         await engine.dispose()
 
 
-async def _stored_events(url: str, settings: Settings) -> int:
-    engine = create_engine(url, settings, pool_size=1)
-    d = CampaignDailyMetrics
-    try:
-        async with engine.connect() as conn:
-            total = await conn.scalar(select(func.sum(d.impressions + d.clicks + d.conversions)))
-            return int(total or 0)
-    finally:
-        await engine.dispose()
-
-
 async def _create_customers(url: str, settings: Settings, count: int) -> list[int]:
     engine = create_engine(url, settings, pool_size=1)
     try:
@@ -152,24 +140,27 @@ def _with_fresh_ids(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "variables": {"input": {"events": events}}}
 
 
-def _row(concurrency: int, pool: int, batch: int, result: LoadResult) -> list[str]:
+def _row(
+    kind: str, concurrency: int, batch: int, result: LoadResult, baseline: LoadResult | None
+) -> list[str]:
+    events = result.rps * batch
+    ratio = "" if baseline is None else f"{baseline.rps / result.rps:.2f}x" if result.rps else "inf"
     return [
-        "1",
-        str(pool),
+        kind,
         str(concurrency),
-        str(batch),
         f"{result.seconds:.1f}",
         str(result.requests),
         str(result.errors),
-        f"{result.rps:.1f}",
-        f"{result.rps * batch:,.0f}",
+        f"{events:,.0f}",
         f"{result.percentile(50):.1f}",
         f"{result.percentile(95):.1f}",
+        f"{result.percentile(99):.1f}",
+        ratio,
     ]
 
 
-HEADER = ["workers", "pool", "concurrency", "batch", "seconds", "batches", "errors", "batches/s", "events/s"]
-HEADER += ["p50 ms", "p95 ms"]
+HEADER = ["path", "clients", "seconds", "batches", "errors", "events/s", "p50 ms", "p95 ms", "p99 ms"]
+HEADER += ["baseline/api"]
 
 
 def print_rows(title: str, rows: list[list[str]]) -> None:
@@ -198,9 +189,11 @@ def main() -> None:
     rows: list[list[str]] = []
     calls = 0
 
+    copied = 0
     with (
         ingest_database(settings, campaigns=args.campaigns) as (url, campaign_ids),
         live_server(url, workers=1, pool_size=args.pool_size, env=bench_env(args.pool_size)) as base,
+        fold_worker(url, {"JOB_CONCURRENCY": "1"}),
     ):
         if app:
             users = asyncio.run(_create_customers(url, settings, args.customers))
@@ -221,17 +214,34 @@ def main() -> None:
             body = _with_fresh_ids(next(bodies)) if app else next(bodies)
             return await client.post(f"{base}/graphql", json=body, headers=next(headers))
 
+        copies = [records(b) for b in _batches(campaign_ids, args.batch, app=app, seed=7)]
         for concurrency in (int(c) for c in args.concurrency.split(",")):
+            # Side by side: the baseline, then the API, at each concurrency, the fold running under both.
+            baseline = asyncio.run(copy_load(url, copies, concurrency=concurrency, seconds=args.seconds))
+            copied += baseline.requests * args.batch
             result = asyncio.run(run_load(call, concurrency=concurrency, seconds=args.seconds))
-            rows.append(_row(concurrency, args.pool_size, args.batch, result))
-        stored = asyncio.run(_stored_events(url, settings))
+            rows.append(_row("COPY", concurrency, args.batch, baseline, None))
+            rows.append(_row("API", concurrency, args.batch, result, baseline))
+        catch_up = asyncio.run(wait_folded(url))
+        stored = asyncio.run(counted(url))
 
     title = (
-        f"recordCampaignEvents from {args.reporter}s, batches of {args.batch} over {args.campaigns} campaigns"
+        f"recordCampaignEvents from {args.reporter}s (1 uvicorn worker, pool {args.pool_size}, 1 job worker "
+        f"folding), batches of {args.batch} over {args.campaigns} campaigns; COPY: the same events straight "
+        "into campaign_events_pending"
     )
     print_rows(title, rows)
     # Every call (warm-ups included) carries valid events only, so the tables must hold them all.
-    print(f"\nevents sent {calls * args.batch:,}, events in campaign_analytics_daily {stored:,}")
+    sent = calls * args.batch + copied
+    print(
+        f"\nevents sent {sent:,} (API {calls * args.batch:,}, COPY {copied:,}); "
+        f"all folded {catch_up:.1f}s after the load"
+    )
+    for table, total in stored.items():
+        verdict = (
+            "" if table == "pending" else ("  equal" if total == sent else f"  MISMATCH ({total - sent:+,})")
+        )
+        print(f"  {table}: {total:,}{verdict}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from pydantic_settings import SettingsConfigDict
 
 from core.delivery_settings import DeliverySettings
 from core.drain_settings import DrainSettings
+from core.ingest_settings import IngestSettings
 from core.job_settings import JobSettings
 from core.metrics_settings import MetricsSettings
 from core.redis_settings import RedisSettings
@@ -27,7 +28,13 @@ class AppEnv(StrEnum):
 
 
 class Settings(
-    JobSettings, DeliverySettings, TracingSettings, DrainSettings, MetricsSettings, RedisSettings
+    JobSettings,
+    DeliverySettings,
+    TracingSettings,
+    DrainSettings,
+    MetricsSettings,
+    RedisSettings,
+    IngestSettings,
 ):
     """Every setting of the server; `.env.example` and the README list them all."""
 

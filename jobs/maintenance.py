@@ -43,7 +43,15 @@ def register(app: procrastinate.App, settings: Settings) -> None:
 
     @task(PRUNE)
     async def prune_job(context: JobContext, timestamp: int) -> dict[str, int]:
-        return await in_transaction(context, lambda session: prune(session, now=tick_time(timestamp)))
+        return await in_transaction(
+            context,
+            lambda session: prune(
+                session,
+                now=tick_time(timestamp),
+                event_retention_days=settings.analytics_event_retention_days,
+                partitions_ahead_days=settings.ingest_partitions_ahead_days,
+            ),
+        )
 
     @task(RECOMPUTE_RESULTS)
     async def recompute_results_job(context: JobContext, timestamp: int) -> int:

@@ -27,9 +27,11 @@ from core.jobs.hurry import Hurry
 from core.jobs.periodic import CHANGES, DELIVERY, SESSIONMAKER, SETTINGS
 from core.jobs.queue_depth import observe_queue_depth
 from core.redis import create_redis
+from core.response_invalidation import invalidation_for
 from core.settings import Settings
 from core.tracing import start_tracing
 from jobs import register
+from jobs.ingest import fold_loop
 
 log = logging.getLogger("swipesavvy.jobs")
 
@@ -45,18 +47,23 @@ async def run_worker(
     app = app or register(build_app(settings), settings)
     # The tasks' own SQL (resolvers' code) runs on the server's driver, in a pool sized to the jobs
     # running at once.
-    engine = create_engine(settings.database_url or "", settings, pool_size=settings.job_concurrency)
+    engine = create_engine(settings.database_url or "", settings, pool_size=settings.job_concurrency + 1)
     # A job's commits reach the subscriptions of every server (notificationReceived) as a request's do;
     # a worker given no Redis runs its jobs all the same, unheard.
     redis = create_redis(settings.redis_url) if settings.redis_url else None
     changes = ChangeDispatcher()
     if redis is not None:
+        # Entries a job's commit made stale are dropped as a request's commit drops them.
+        invalidation = invalidation_for(settings, redis)
+        if invalidation is not None:
+            changes.subscribe(invalidation)
         feed = ChangeFeed(redis, url=settings.redis_url or "", prefix=settings.redis_key_prefix)
         changes.subscribe(feed.publish)
     delivery = Delivery(settings)
     # In the worker's own process, once it runs (jobs/process.py starts it beside the server).
     tracing = start_tracing(settings, engines=[engine])
     depth: asyncio.Task[None] | None = None
+    fold: asyncio.Task[None] | None = None
     try:
         async with engine.connect() as conn:
             if (await conn.execute(text("SELECT to_regclass('procrastinate_jobs')"))).scalar() is None:
@@ -65,11 +72,15 @@ async def run_worker(
         depth = asyncio.create_task(
             observe_queue_depth(engine, interval_s=settings.metrics_queue_depth_interval_s)
         )
+        sessionmaker = create_sessionmaker(engine)
+        # Beside the jobs, not one of them: it never takes a job slot, and stops with the worker.
+        if settings.ingest_fold_in_worker:
+            fold = asyncio.create_task(fold_loop(sessionmaker, changes, settings))
         async with app.open_async():
             runner = asyncio.create_task(
                 app.run_worker_async(
                     additional_context={
-                        SESSIONMAKER: create_sessionmaker(engine),
+                        SESSIONMAKER: sessionmaker,
                         SETTINGS: settings,
                         CHANGES: changes,
                         DELIVERY: delivery,
@@ -87,10 +98,11 @@ async def run_worker(
                     if not signals.count:  # cancelled from outside (a test), not stopped by a signal
                         raise
     finally:
-        if depth is not None:
-            depth.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await depth
+        for task in (depth, fold):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await delivery.aclose()
         if redis is not None:
             await redis.aclose()

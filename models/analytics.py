@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, Money, check_non_negative, created_at, identity_pk, updated_at
+from models.base import Base, Money, check_in, check_non_negative, created_at, identity_pk, updated_at
 
 COUNTS = ("impressions", "clicks", "conversions", "revenue")
 
@@ -125,3 +125,45 @@ class CampaignEventReceipt(Base):
     # The UTC day the event happened (the metrics row it counted in); pruning reads it.
     date: Mapped[dt.date] = mapped_column(index=True)
     created_at: Mapped[dt.datetime] = created_at()
+
+
+class PendingCampaignEvent(Base):
+    """An accepted event not yet folded into the counters: written by `recordCampaignEvents` (one
+    multi-row INSERT, no row shared with another batch), deleted by the fold that counts it.
+
+    No foreign key to campaigns: checking one would take a share lock on the campaign's row per event,
+    which every batch would queue behind again. The fold skips events whose campaign was deleted.
+    """
+
+    __tablename__ = "campaign_events_pending"
+    __table_args__ = (check_in("type", ("impression", "click", "conversion")),)
+
+    id: Mapped[int] = identity_pk()
+    campaign_id: Mapped[int]
+    type: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[dt.datetime]
+    segment: Mapped[str | None] = mapped_column(String(100))
+    revenue: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    received_at: Mapped[dt.datetime] = created_at()
+
+
+class CampaignEventLog(Base):
+    """Every folded event, appended by the fold in the transaction that counted it; never updated.
+
+    Partitioned by the UTC day it happened (`day`), so retention drops a day's partition whole
+    (resolvers/analytics/event_partitions.py); a default partition catches a day nobody created.
+    """
+
+    __tablename__ = "campaign_events"
+    __table_args__ = {"postgresql_partition_by": "RANGE (day)"}
+
+    # The pending row's id: the log has no key of its own (a partitioned table's would need `day`).
+    event_id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int]
+    type: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[dt.datetime]
+    segment: Mapped[str | None] = mapped_column(String(100))
+    revenue: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    received_at: Mapped[dt.datetime]
+    folded_at: Mapped[dt.datetime] = created_at()

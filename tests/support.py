@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.context import RequestContext
 from core.settings import Settings
 from core.viewer import Viewer
+from resolvers.analytics.event_log import fold_pending
 
 
 @contextmanager
@@ -57,3 +58,18 @@ async def load_counted(
 def codes(result: Any) -> set[str]:
     """The codes of a result's errors."""
     return {e.extensions.get("code") for e in result.errors or []}
+
+
+async def fold_now(session: AsyncSession) -> int:
+    """Count every pending campaign event into the metrics now, on `session` (in its transaction), as
+    the job workers' fold does a moment after a batch commits; returns the events folded."""
+    folded = 0
+    while (round_ := await fold_pending(session, limit=10_000)).claimed:
+        folded += round_.folded
+    return folded
+
+
+async def fold_committed(sessionmaker: Any) -> int:
+    """`fold_now` in a transaction of its own, committed (tests of committed data)."""
+    async with sessionmaker() as session, session.begin():
+        return await fold_now(session)

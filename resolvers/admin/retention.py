@@ -10,6 +10,9 @@
   days ago (kept that long to investigate a theft the revocation answered).
 - campaign_event_receipts: of days no campaign event is accepted for any more (older than 7 days):
   they served only deduplication and the per-customer daily bound of those days.
+- campaign_events (the folded event log): the day partitions older than `event_retention_days`
+  (ANALYTICS_EVENT_RETENTION_DAYS) dropped whole, and the coming days' created ahead
+  (resolvers/analytics/event_partitions.py).
 
 Otherwise a row exactly at its cut-off is kept: only what is strictly older goes.
 """
@@ -25,12 +28,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.admin import AuditLogEntry, IdempotencyKey, Setting
 from models.auth import RefreshToken, RefreshTokenFamily
 from models.flags import FlagAuditEntry, FlagUsage
+from resolvers.analytics.event_partitions import keep_partitions
 from resolvers.analytics.writes import prune_receipts
 
 FLAG_USAGE_SETTING = "flags.usage_retention_days"
 FLAG_USAGE_DAYS = 30
 AUDIT_YEARS = 2
 REVOKED_FAMILY_KEPT = dt.timedelta(days=30)
+# The settings' defaults (core/ingest_settings.py), for a caller without settings.
+EVENT_RETENTION_DAYS = 90
+PARTITIONS_AHEAD_DAYS = 7
 
 
 def years_before(moment: dt.datetime, years: int) -> dt.datetime:
@@ -54,7 +61,13 @@ async def _delete(session: AsyncSession, statement: Any) -> int:
     return int(result.rowcount or 0)
 
 
-async def prune(session: AsyncSession, *, now: dt.datetime) -> dict[str, int]:
+async def prune(
+    session: AsyncSession,
+    *,
+    now: dt.datetime,
+    event_retention_days: int = EVENT_RETENTION_DAYS,
+    partitions_ahead_days: int = PARTITIONS_AHEAD_DAYS,
+) -> dict[str, int]:
     """Delete rows past their retention, in the caller's transaction; returns the count per table."""
     audit_cutoff = years_before(now, AUDIT_YEARS)
     usage_cutoff = now - dt.timedelta(days=await flag_usage_days(session))
@@ -88,4 +101,8 @@ async def prune(session: AsyncSession, *, now: dt.datetime) -> dict[str, int]:
         session, delete(IdempotencyKey).where(IdempotencyKey.expires_at <= now)
     )
     counts["campaign_event_receipts"] = await prune_receipts(session, now=now)
+    # Whole days of the event log: the count is of partitions, not rows.
+    counts["campaign_events"] = await keep_partitions(
+        session, now=now, retention_days=event_retention_days, ahead_days=partitions_ahead_days
+    )
     return counts

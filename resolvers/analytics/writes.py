@@ -34,6 +34,7 @@ from models.campaigns import Campaign, CampaignStatus
 from models.users import User
 from resolvers.analytics import receipts
 from resolvers.analytics.audience import Member, in_audience, normal, segments_of
+from resolvers.analytics.event_log import append_events
 from resolvers.analytics.events import (
     MAX_EVENT_REVENUE,
     MAX_EVENTS,
@@ -41,7 +42,6 @@ from resolvers.analytics.events import (
     check_values,
     utc,
 )
-from resolvers.analytics.metric_upserts import fold_into_metrics
 from resolvers.outcomes import Outcome, Problem, ProblemCode, Problems
 
 # Apps buffer events offline for a while; older ones would rewrite days already reported on.
@@ -156,7 +156,7 @@ async def record_campaign_events(
     now: dt.datetime,
     per_user_day: int,
 ) -> Outcome[IngestResult]:
-    """Fold the events the reporter may report into the metrics; report the others by index."""
+    """Append the events the reporter may report for the fold to count; report the others by index."""
     trusted = reporter.role in TRUSTED_EVENT_SOURCES
     segments: frozenset[str] = frozenset()
     if not trusted:
@@ -201,7 +201,7 @@ async def record_campaign_events(
         problems.append(Problem(f"events.{index}", message, ProblemCode.OUT_OF_RANGE))
     kept = [event for _, event in sorted_.kept]
     if kept:
-        await fold_into_metrics(session, kept)
+        await append_events(session, kept)
     result = IngestResult(
         accepted=len(kept),
         rejected=len(events) - len(kept) - sorted_.duplicates,

@@ -1,10 +1,10 @@
 """The response cache of one process: which operations may be kept, for how long, under which key,
 and what a committed write drops.
 
-Data that changes all the time is not invalidated by its writes: the analytics counters fed by
-ingestion (and the flag usage counted from evaluations) would drop every dashboard's entry several
-times a second. An answer that read them is kept at most `STALE_WITHIN[table]` seconds instead, and
-the README says so; everything else an answer read is invalidated by the writes that change it.
+Data that changes all the time is not invalidated by every write: what is, and how long an answer
+that read continuous data may be kept (`STALE_WITHIN`), is core/response_invalidation.py's, shared
+with the job workers, and the README says so; everything else an answer read is invalidated by the
+writes that change it.
 """
 
 from __future__ import annotations
@@ -17,29 +17,18 @@ import redis.asyncio as aioredis
 from graphql import DocumentNode, FragmentDefinitionNode, GraphQLSchema, OperationDefinitionNode, print_schema
 
 from core.changes import Changes
+from core.response_invalidation import STALE_WITHIN, invalidated, tag_memory_s, tags_prefix
+from core.response_store import ResponseStore
 from core.settings import Settings
 from core.urls import database_identity
 from core.viewer import Viewer
 from schema.caching.hints import NOT_CACHEABLE, Hints, Policy
 from schema.caching.keys import entry_key, scope_of
-from schema.caching.store import ResponseStore
 
-# Tables written continuously, and how stale (seconds) an answer that read them may be served.
-STALE_WITHIN = {
-    "campaign_analytics_daily": 60,
-    "campaign_analytics_segments": 60,
-    "campaign_trend_data": 60,
-    "campaign_event_receipts": 60,
-    "feature_flag_usage": 60,
-    "feature_flag_analytics": 60,
-}
+__all__ = ["STALE_WITHIN", "ResponseCache", "namespace", "response_cache_for"]
 # Operations whose policy is remembered (documents are cached by the parser too; this only saves
 # the walk over the document).
 POLICIES_KEPT = 2048
-
-
-def _table_of(tag: str) -> str:
-    return tag.split(".", 1)[0]
 
 
 class ResponseCache:
@@ -91,11 +80,11 @@ class ResponseCache:
 
     @staticmethod
     def entry_tags(tags: Iterable[str]) -> list[str]:
-        return [t for t in tags if _table_of(t) not in STALE_WITHIN]
+        return invalidated(tags)
 
     async def on_changes(self, changes: Changes) -> None:
         """The dispatcher's subscriber: a committed write drops every entry made of what it changed."""
-        await self.store.invalidate(t for t in changes.tags if _table_of(t) not in STALE_WITHIN)
+        await self.store.invalidate(invalidated(changes.tags))
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
@@ -120,12 +109,11 @@ def response_cache_for(
     """The process's response cache, or None when RESPONSE_CACHE is off."""
     if not settings.response_cache:
         return None
-    # A tag's invalidation is remembered longer than any request that could have read it can run.
-    tag_memory_s = max(60, int(settings.request_timeout_s * 4))
     store = ResponseStore(
         client,
         prefix=f"{settings.redis_key_prefix}rc:{namespace(schema, settings)}:",
-        tag_memory_s=tag_memory_s,
+        tags_prefix=tags_prefix(settings),
+        tag_memory_s=tag_memory_s(settings),
     )
     return ResponseCache(
         schema,

@@ -113,4 +113,5 @@ async def test_nothing_to_prune_reports_zero_for_every_table(db: AsyncSession) -
         "feature_flag_audit_log": 0,
         "idempotency_keys": 0,
         "campaign_event_receipts": 0,
+        "campaign_events": 0,
     }

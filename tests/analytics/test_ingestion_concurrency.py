@@ -18,6 +18,7 @@ from models.analytics import CampaignDailyMetrics, CampaignHourlyTrend, Campaign
 from models.campaigns import Campaign
 from models.users import User
 from tests.analytics.support import SERVICE, campaign_gid
+from tests.support import fold_committed
 
 RECORD = """
 mutation ($input: RecordCampaignEventsInput!) {
@@ -98,6 +99,7 @@ def _expected(batches: list[list[dict[str, Any]]], ids: dict[str, int]) -> dict[
 
 async def _stored(live: Any) -> dict[str, Counter[Any]]:
     stored: dict[str, Counter[Any]] = {"daily": Counter(), "segments": Counter(), "hourly": Counter()}
+    await fold_committed(live.sessionmaker)
     async with live.sessionmaker() as session:
         for table, model, key in (
             ("daily", CampaignDailyMetrics, ("campaign_id", "date")),
@@ -171,6 +173,7 @@ async def test_parallel_batches_of_one_customer_stop_exactly_at_the_bound(live, 
     # then exactly the bound was counted: the customer's batches ran one after the other
     assert [r.errors for r in results if r.errors] == []
     assert sum(r.data["recordCampaignEvents"]["accepted"] for r in results) == bound
+    await fold_committed(live.sessionmaker)
     async with live.sessionmaker() as session:
         assert await session.scalar(select(CampaignDailyMetrics.impressions)) == bound
 
@@ -196,5 +199,6 @@ async def test_parallel_retries_of_a_service_batch_count_it_once(live) -> None: 
 
     assert [r.errors for r in results if r.errors] == []
     assert sum(r.data["recordCampaignEvents"]["accepted"] for r in results) == len(batch)
+    await fold_committed(live.sessionmaker)
     async with live.sessionmaker() as session:
         assert await session.scalar(select(CampaignDailyMetrics.clicks)) == len(batch)

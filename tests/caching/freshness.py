@@ -26,11 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry import relay
 
 from core import database_admin as databases
+from core.changes import ChangeDispatcher
 from core.database import create_engine, create_sessionmaker
+from core.response_invalidation import invalidation_for
 from core.settings import Settings
 from core.tokens import mint_access_token, signing_secret
 from core.urls import with_database
 from core.viewer import Role
+from jobs.ingest import fold_once
 from schema import schema as api_schema
 from tests.differential.answers import UNSTABLE, unstable_paths
 from tests.models import factories as f
@@ -71,6 +74,18 @@ class Api:
         assert response.status_code == 200, response.text
         assert "errors" not in response.json(), response.text
         return response
+
+    async def fold(self) -> None:
+        """Count the pending campaign events as a job worker's fold does, its invalidation included."""
+        client = aioredis.from_url(self.settings.redis_url or "")
+        changes = ChangeDispatcher()
+        invalidation = invalidation_for(self.settings, client)
+        assert invalidation is not None
+        changes.subscribe(invalidation)
+        try:
+            await fold_once(self.sessionmaker, changes, limit=100_000)
+        finally:
+            await client.aclose()
 
     async def write(self, headers: Headers, mutation: str, variables: dict[str, Any] | None = None) -> Any:
         """Run a mutation with the cache on; its single payload, which must carry no userErrors."""

@@ -1,8 +1,9 @@
 """Analytics writes: the counters they feed are served within their max age by design.
 
-The tables of `STALE_WITHIN` (schema/caching/cache.py) are written continuously (every batch of
-events from the apps, every flag check), so their writes do not drop entries: an answer that read
-them is kept at most the table's bound instead. What is asserted here is that documented behaviour:
+The tables of `STALE_WITHIN` (core/response_invalidation.py) are written continuously: an answer that
+read them is kept at most the table's bound. Flag checks do not drop entries at all; the campaign
+counters are written by the event fold (a job worker's, run here by `api.fold`), which drops the
+entries made of what it counted. What is asserted here is that documented behaviour:
 the entry's maxAge is at most the bound, a read after the write is either that entry, no older than
 its maxAge, or the fresh answer; and the rest of such an answer is still dropped by its own writes (a
 renamed campaign shows at once, its counters with it).
@@ -14,7 +15,9 @@ import datetime as dt
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 
+from core.response_invalidation import tags_prefix
 from schema.caching.cache import STALE_WITHIN
 from tests.caching.freshness import (  # noqa: F401 - the `api` and `staff` fixtures
     Api,
@@ -29,6 +32,7 @@ from tests.caching.freshness import (  # noqa: F401 - the `api` and `staff` fixt
     rows,
     staff_fixture,
 )
+from tests.jobs.support import job_settings, running_worker, wait_until
 from tests.models import factories as f
 
 NOW = dt.datetime.now(dt.UTC)
@@ -83,9 +87,20 @@ async def _live_campaign(api: Api) -> Any:
     )  # fmt: skip
 
 
-def _events(api: Api, service: Headers, campaign_id: int, n: int = 3) -> Any:
+def _record(api: Api, service: Headers, campaign_id: int, n: int) -> Any:
     event = {"campaignId": gid("Campaign", campaign_id), "type": "IMPRESSION", "occurredAt": AT.isoformat()}
     return mutation(api, service, "recordCampaignEvents", events=[event] * n)
+
+
+def _events(api: Api, service: Headers, campaign_id: int, n: int = 3) -> Any:
+    """Record `n` events, and count them as the job workers' fold does a moment later."""
+    record = _record(api, service, campaign_id, n)
+
+    async def record_then_fold() -> None:
+        await record()
+        await api.fold()
+
+    return record_then_fold
 
 
 async def test_events_reach_campaign_dashboards_within_the_bound(
@@ -154,3 +169,32 @@ async def test_a_campaign_write_still_drops_an_answer_made_of_its_counters(
     impressions = [answer["campaign"]["performance"]["impressions"] for answer in (before, after)]
     assert impressions == [2, 7]
     assert after["campaign"]["name"] == "Renamed"
+
+
+async def test_a_fold_by_a_real_job_worker_drops_the_cached_performance_answer(
+    api: Api, staff: dict[str, Headers], service: Headers
+) -> None:
+    # given a campaign's cached performance answer
+    campaign = await _live_campaign(api)
+    dashboard = Read(staff["marketer"], PERFORMANCE, {"id": gid("Campaign", campaign.id)})
+    await read(api, dashboard)
+    assert (await read(api, dashboard)).cache["hit"] is True
+
+    # when events are recorded and a job worker folds them (its own dispatcher, its own Redis client)
+    await _record(api, service, campaign.id, 4)()
+    redis = aioredis.from_url(api.settings.redis_url or "")
+    told = f"{tags_prefix(api.settings)}i:campaign_analytics_daily.campaign_id={campaign.id}"
+    try:
+        async with running_worker(job_settings(api.settings, api.settings.database_url or "")):
+
+            async def invalidated() -> bool:
+                return bool(await redis.exists(told))
+
+            await wait_until(invalidated, what="the worker's fold never invalidated the campaign's counters")
+    finally:
+        await redis.aclose()
+
+    # then the next read is no stale entry: it is answered afresh, with the events counted
+    after = await read(api, dashboard)
+    assert after.cache["hit"] is False
+    assert after.data["campaign"]["performance"]["impressions"] == 4

@@ -18,6 +18,7 @@ from strawberry import relay
 from core.database import create_engine, create_sessionmaker
 from core.settings import Settings
 from core.viewer import Role
+from tests.jobs.support import job_settings, running_worker
 from tests.models import factories as f
 from tests.transport.ws.node import subscribed
 from tests.transport.ws.world import DEADLINE_S, gql_client, post, token, two_servers
@@ -101,10 +102,17 @@ def _impressions(campaign: str, count: int) -> dict[str, Any]:
 
 
 async def test_campaign_metrics_are_pushed_coalesced_to_the_campaigns_merchant(
-    figures: Figures, scratch_db_url: str, services: dict[str, str], tmp_path: Path, redis_prefix: str
+    figures: Figures,
+    settings: Settings,
+    scratch_db_url: str,
+    services: dict[str, str],
+    tmp_path: Path,
+    redis_prefix: str,
 ) -> None:
+    # the events are counted by a job worker's fold, which announces its commits through Redis
+    worker = job_settings(settings, scratch_db_url, redis_key_prefix=redis_prefix)
     with two_servers(scratch_db_url, services["redis_url"], tmp_path, redis_prefix) as (a, b):
-        async with gql_client(b, figures.merchant) as session:
+        async with gql_client(b, figures.merchant) as session, running_worker(worker):
             request = GraphQLRequest(METRICS, variable_values={"id": figures.campaign})
             pushes = session.subscribe(request)
             async with asyncio.timeout(DEADLINE_S):
