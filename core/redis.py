@@ -7,7 +7,6 @@ import logging
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from core import metrics_hooks
 from core.redis_breaker import GuardedPool, RedisBreaker
 
 log = logging.getLogger(__name__)
@@ -34,7 +33,10 @@ def create_redis(
 ) -> aioredis.Redis:
     """The client; its pool's breaker is `breaker_of(client)`."""
     breaker = RedisBreaker(threshold=breaker_threshold, cooldown_s=breaker_cooldown_s)
-    # Each client's breaker is one circuit of the "redis" breaker on /metrics.
+    # Each client's breaker is one circuit of the "redis" breaker on /metrics. Imported here: the
+    # metrics read the settings, whose Redis defaults come from this module.
+    from core import metrics_hooks
+
     circuit = f"client-{id(breaker)}"
     breaker.listeners.append(
         lambda state: metrics_hooks.record_breaker_state("redis", state, circuit=circuit)

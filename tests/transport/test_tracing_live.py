@@ -1,5 +1,7 @@
 """One dashboard request to a running server (`server.py serve`, its own process) arrives at a local
-OTLP/HTTP receiver as one trace: request -> operation -> loader batches -> SQL, and Redis."""
+OTLP/HTTP receiver as one trace (request -> operation -> loader batches -> SQL, and Redis) and is
+counted on the same server's /metrics (latency, SQL statements, errors, pool), read as Prometheus
+would: both ends of what an operator sees of one request."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from core.viewer import Role
 from models.campaigns import Campaign
 from models.merchants import Merchant
 from models.users import User
+from tests.metrics.support import parse, value
 from tests.transport.conftest import serve
 from tests.transport.otlp import otlp_receiver
 
@@ -37,6 +40,7 @@ query Dashboard($first: Int!, $range: DateRangeInput!) {
 SERVICE = "swipesavvy-live-test"
 # How long the exporter may take to send (it batches every 100 ms here); waited for, not asserted on.
 EXPORT_WAIT_S = 30
+METRICS_TOKEN = "metrics-live-test-token"
 
 
 async def _admin_with_a_campaign(database_url: str, settings: Settings) -> int:
@@ -66,6 +70,15 @@ def _named(spans: list[Span], name: str) -> Span:
     return found
 
 
+def _below(spans: list[Span], top: Span) -> list[Span]:
+    """Every span under `top`, at any depth."""
+    found, parents = [], {top.span_id}
+    while batch := [s for s in spans if s.parent_span_id in parents and s not in found]:
+        found += batch
+        parents = {s.span_id for s in batch}
+    return found
+
+
 def _children(spans: list[Span], parent: Span) -> list[Span]:
     return [s for s in spans if s.parent_span_id == parent.span_id]
 
@@ -86,6 +99,7 @@ async def test_a_dashboard_request_arrives_as_one_trace(
             "OTEL_SERVICE_NAME": SERVICE,
             "OTEL_BSP_SCHEDULE_DELAY": "100",
             "APP_ENV": "production",
+            "METRICS_TOKEN": METRICS_TOKEN,
         }
         with serve(scratch_db_url, services["redis_url"], log_file, **env) as base:
             async with httpx.AsyncClient(base_url=base) as client:
@@ -95,6 +109,7 @@ async def test_a_dashboard_request_arrives_as_one_trace(
                     headers={"authorization": f"Bearer {token}"},
                 )
                 broken = await client.post("/graphql", json={"query": "query Broken { nope }"})
+                scrape = await client.get("/metrics", headers={"authorization": f"Bearer {METRICS_TOKEN}"})
             body = response.json()
             assert body["data"]["campaigns"]["totalCount"] == 1, body
 
@@ -102,6 +117,28 @@ async def test_a_dashboard_request_arrives_as_one_trace(
                 return any(span.name == "query Dashboard" for _, span in spans)
 
             assert received.wait_for(dashboard_arrived, EXPORT_WAIT_S), received.spans
+
+    assert scrape.status_code == 200, scrape.text
+    samples = parse(scrape.text)
+    dashboard = {"operation": "Dashboard", "type": "query"}
+    assert value(samples, "graphql_operation_duration_seconds_count", **dashboard) == 1
+    statements = value(samples, "graphql_sql_statements_sum", **dashboard)
+    # The operation's statements on /metrics are the SQL spans below its span in the trace (the
+    # instrumentation's "connect" span is a checkout, not a statement).
+    spans = [span for _, span in received.spans]
+    below = _below(spans, _named(spans, "query Dashboard"))
+    sql = [
+        s
+        for s in below
+        if s.name != "connect"
+        and any(a.key == "db.system" and a.value.string_value == "postgresql" for a in s.attributes)
+    ]
+    assert statements >= 1 and statements == len(sql), (statements, [s.name for s in sql])
+    assert value(samples, "graphql_sql_duration_seconds_count", **dashboard) == 1
+    # "Broken" is no known document: its name gets no series of its own, its error is counted by code.
+    assert not [labels for (name, labels) in samples if ("operation", "Broken") in labels]
+    assert value(samples, "graphql_errors_total", code="GRAPHQL_VALIDATION_FAILED") == 1
+    assert value(samples, "db_pool_connections_in_use", pool="primary") == 0
 
     assert {service for service, _ in received.spans} == {SERVICE}
     operation = _named([s for _, s in received.spans], "query Dashboard")
