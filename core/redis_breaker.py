@@ -20,7 +20,13 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal
 
-from redis.asyncio.connection import BlockingConnectionPool, Connection
+from redis.asyncio.connection import (
+    AbstractConnection,
+    BlockingConnectionPool,
+    Connection,
+    SSLConnection,
+    UnixDomainSocketConnection,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -79,7 +85,7 @@ class RedisBreaker:
             listener(state)
 
 
-class GuardedConnection(Connection):
+class GuardedConnection(AbstractConnection):
     """A connection that reports each reply, or each outage, to the pool's breaker."""
 
     def __init__(self, *, breaker: RedisBreaker, **kwargs: Any) -> None:
@@ -111,11 +117,35 @@ class GuardedConnection(Connection):
         return response
 
 
+class GuardedTcpConnection(GuardedConnection, Connection):
+    pass
+
+
+class GuardedSslConnection(GuardedConnection, SSLConnection):
+    pass
+
+
+class GuardedUnixConnection(GuardedConnection, UnixDomainSocketConnection):
+    pass
+
+
+def _guarded(connection_class: type[AbstractConnection]) -> type[AbstractConnection]:
+    """The guarded kind of what the URL chose (redis://, rediss:// or unix://: the embedded Redis)."""
+    for plain, guarded in (
+        (UnixDomainSocketConnection, GuardedUnixConnection),
+        (SSLConnection, GuardedSslConnection),
+    ):
+        if issubclass(connection_class, plain):
+            return guarded
+    return GuardedTcpConnection
+
+
 class GuardedPool(BlockingConnectionPool):
     """Hands out connections only while the breaker admits calls."""
 
     def __init__(self, *, breaker: RedisBreaker, **kwargs: Any) -> None:
-        super().__init__(connection_class=GuardedConnection, breaker=breaker, **kwargs)
+        kwargs["connection_class"] = _guarded(kwargs.get("connection_class", Connection))
+        super().__init__(breaker=breaker, **kwargs)
         self.breaker = breaker
 
     async def get_connection(self, *args: Any, **kwargs: Any) -> Any:

