@@ -264,7 +264,7 @@ class LegacyWsHandler(_Watched, BaseGraphQLWSHandler[Any, None]):
 def protocol_of(websocket: WebSocket) -> str:
     """The subprotocol the handshake will pick (graphql-transport-ws first, as Strawberry does); a
     metric label, so anything else is "none"."""
-    offered = websocket.scope.get("subprotocols") or ()
+    offered = (getattr(websocket, "scope", None) or {}).get("subprotocols") or ()
     for protocol in (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL):
         if protocol in offered:
             return protocol

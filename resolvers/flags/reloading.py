@@ -62,7 +62,9 @@ class Outage:
     def failed(self, exc: BaseException) -> None:
         if not self.down:
             self.down = True
-            log.warning("%s failing (%s: %s); retrying", self.what, type(exc).__name__, exc)
+            # The kind of failure only: a database error's text carries its SQL and parameters.
+            cause = getattr(exc, "orig", None) or exc
+            log.warning("%s failing (%s); retrying", self.what, type(cause).__name__)
 
     def worked(self) -> None:
         if self.down:

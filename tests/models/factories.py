@@ -19,9 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.admin import AuditLogEntry, IdempotencyKey, Setting
 from models.analytics import (
     CampaignDailyMetrics,
+    CampaignEventLog,
     CampaignEventReceipt,
     CampaignHourlyTrend,
     CampaignSegmentMetrics,
+    PendingCampaignEvent,
 )
 from models.auth import ApiKey, PasswordResetToken, RefreshToken, RefreshTokenFamily
 from models.base import Base
@@ -226,6 +228,24 @@ async def make_campaign_event_receipt(db: AsyncSession, **o: Any) -> CampaignEve
     return await _save(db, CampaignEventReceipt, defaults, o)
 
 
+async def make_campaign_event_pending(db: AsyncSession, **o: Any) -> PendingCampaignEvent:
+    # No foreign key on purpose (appends take no lock on the campaign): any id is accepted.
+    defaults = {"campaign_id": MISSING_ID, "type": "impression", "occurred_at": T0}
+    return await _save(db, PendingCampaignEvent, defaults, o)
+
+
+async def make_campaign_event_log(db: AsyncSession, **o: Any) -> CampaignEventLog:
+    defaults = {
+        "event_id": seq(),
+        "day": T0.date(),
+        "campaign_id": MISSING_ID,
+        "type": "click",
+        "occurred_at": T0,
+        "received_at": T0,
+    }
+    return await _save(db, CampaignEventLog, defaults, o)
+
+
 # merchants --------------------------------------------------------------------------------------
 
 
@@ -338,6 +358,8 @@ FACTORIES: dict[str, Factory] = {
     "campaign_analytics_segments": make_campaign_segment,
     "campaign_trend_data": make_campaign_trend,
     "campaign_event_receipts": make_campaign_event_receipt,
+    "campaign_events_pending": make_campaign_event_pending,
+    "campaign_events": make_campaign_event_log,
     "merchant_categories": make_merchant_category,
     "merchants": make_merchant,
     "preferred_merchants": make_preferred_merchant,
