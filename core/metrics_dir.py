@@ -42,13 +42,25 @@ def prepare() -> Path:
     return path
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def wipe(path: Path) -> int:
-    """Delete every sample file left by earlier processes (not this one's: it may hold metrics made at
-    import); `serve` calls this before starting any worker. Returns how many were deleted."""
+    """Delete the sample files left by processes that are gone; `serve` calls this before starting any
+    worker. A live process's files stay: this one's (metrics made at import), and those of whoever
+    started this `serve` with the directory inherited (a test process): deleting a file another process
+    still writes would lose its samples for good. Returns how many were deleted."""
     deleted = 0
     for entry in path.glob("*.db"):
         match = SAMPLE_FILE.search(entry.name)
-        if match is None or int(match.group(1)) != os.getpid():
+        if match is None or not _alive(int(match.group(1))):
             entry.unlink(missing_ok=True)
             deleted += 1
     return deleted

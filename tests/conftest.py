@@ -28,6 +28,9 @@ os.environ.setdefault("JWT_SECRET", "test-secret-not-for-production-0123456789")
 # requires (core/settings.py refuses a log-only notifier otherwise).
 os.environ.setdefault("NOTIFIER_LOG_IN_PRODUCTION", "true")
 
+# Before anything imports prometheus-client: it picks its multiprocess (file) values only if
+# PROMETHEUS_MULTIPROC_DIR is set when it is first imported, and the metrics tests read the files.
+import core.metrics_dir  # noqa: E402, F401, I001
 import pytest  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+# First: it sets PROMETHEUS_MULTIPROC_DIR, which prometheus-client reads once, when first imported.
+from core.metrics import DIRECTORY  # isort: skip  # noqa: I001
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
-
-from core.metrics import DIRECTORY
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
