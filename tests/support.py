@@ -3,6 +3,7 @@ and the codes of a result's errors."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import metrics_dir
 from core.context import RequestContext
 from core.settings import Settings
 from core.viewer import Viewer
@@ -73,3 +75,11 @@ async def fold_committed(sessionmaker: Any) -> int:
     """`fold_now` in a transaction of its own, committed (tests of committed data)."""
     async with sessionmaker() as session, session.begin():
         return await fold_now(session)
+
+
+def child_environment(**env: str) -> dict[str, str]:
+    """The environment of a process a test starts (a server, a job worker): this one's, without its
+    metrics directory. The test process records samples of its own there (in-process tests); a child
+    that inherited it would count them on its /metrics as a deployment's server never would."""
+    inherited = {k: v for k, v in os.environ.items() if k != metrics_dir.ENVIRONMENT_VARIABLE}
+    return {**inherited, **env}

@@ -19,6 +19,7 @@ from core.settings import PROJECT_ROOT
 from core.urls import with_database
 from jobs import maintenance
 from tests.jobs.support import WAIT_S, fetch, wait_for_status, wait_until
+from tests.support import child_environment
 
 DEFER_RECOMPUTE = (
     "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW('maintenance', $1, 0, NULL, NULL,"
@@ -28,7 +29,7 @@ DEFER_RECOMPUTE = (
 
 
 def _start(args: list[str], database_url: str, log: Path, **env: str) -> subprocess.Popen[bytes]:
-    environment = {**os.environ, "DATABASE_URL": database_url, "JOB_POLL_INTERVAL_S": "0.2", **env}
+    environment = child_environment(DATABASE_URL=database_url, JOB_POLL_INTERVAL_S="0.2", **env)
     with log.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "server.py", *args], cwd=PROJECT_ROOT, env=environment, stdout=out, stderr=out

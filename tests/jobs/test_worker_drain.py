@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import asyncpg
 from core.settings import PROJECT_ROOT
 from jobs import maintenance
 from tests.jobs.support import WAIT_S, dsn, fetch, job_status, wait_for_status, wait_until
+from tests.support import child_environment
 
 DEFER_RECOMPUTE = (
     "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW('maintenance', $1, 0, NULL, NULL,"
@@ -34,7 +34,7 @@ WORKER_ENV = {
 
 
 def _worker(database_url: str, log: Path, **env: str) -> subprocess.Popen[bytes]:
-    environment = {**os.environ, "DATABASE_URL": database_url, **WORKER_ENV, **env}
+    environment = child_environment(DATABASE_URL=database_url, **{**WORKER_ENV, **env})
     with log.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "server.py", "worker"], cwd=PROJECT_ROOT, env=environment, stdout=out, stderr=out

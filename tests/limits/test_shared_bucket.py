@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from core.settings import PROJECT_ROOT
+from tests.support import child_environment
 
 STARTUP_TIMEOUT_S = 30
 COSTS_TEN = "{ " + " ".join(f"a{i}: __typename" for i in range(10)) + " }"
@@ -32,7 +32,7 @@ def _uvicorn(env: dict[str, str], log_file: Path) -> Iterator[str]:
     command = [sys.executable, "-m", "uvicorn", "server:create_app", "--factory", "--port", str(port)]
     with log_file.open("wb") as log:
         process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env={**os.environ, **env}, stdout=log, stderr=log
+            command, cwd=PROJECT_ROOT, env=child_environment(**env), stdout=log, stderr=log
         )
     base = f"http://127.0.0.1:{port}"
     try:

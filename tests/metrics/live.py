@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from core.settings import PROJECT_ROOT
+from tests.support import child_environment
 from tests.transport.conftest import _free_port
 
 STARTUP_TIMEOUT_S = 240
@@ -26,15 +27,16 @@ STOP_TIMEOUT_S = 60
 def serve_workers(database_url: str, redis_url: str, log_file: Path, **env: str) -> Iterator[tuple[str, int]]:
     """Yield the base URL and the supervisor's pid."""
     port = _free_port()
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "SEED_DEMO_ON_START": "false",
-        "JOB_WORKER_IN_SERVER": "false",
-        "WORKERS": "2",
-        **env,
-    }
+    environment = child_environment(
+        **{
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "SEED_DEMO_ON_START": "false",
+            "JOB_WORKER_IN_SERVER": "false",
+            "WORKERS": "2",
+            **env,
+        }
+    )
     command = [sys.executable, "server.py", "serve", "--no-seed", "--host", "127.0.0.1", "--port", str(port)]
     with log_file.open("wb") as log:
         process = subprocess.Popen(

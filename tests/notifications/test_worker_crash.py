@@ -4,7 +4,6 @@ tried again and the audience ends with exactly one notification per person, none
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from core.settings import PROJECT_ROOT
 from core.viewer import Role, Viewer
 from tests.jobs.support import WAIT_S, fetch, wait_until
 from tests.models import factories as f
+from tests.support import child_environment
 
 AUDIENCE = 5_000
 START = "mutation ($id: ID!) { startCampaign(input: {id: $id}) { userErrors { code } } }"
@@ -31,8 +31,7 @@ COUNTS = (
 
 
 def _worker(url: str, redis_url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
+    env = child_environment(**{
         "DATABASE_URL": url,
         "REDIS_URL": redis_url,
         # small batches: the schedule takes many transactions, so the kill lands between two of them
@@ -42,7 +41,7 @@ def _worker(url: str, redis_url: str, log: Path) -> subprocess.Popen[bytes]:
         "JOB_CRON_RETRY_STALLED": "* * * * * *",
         **{name: "" for name in ("JOB_CRON_ROLLUP_FLAG_USAGE", "JOB_CRON_PRUNE", "JOB_CRON_RECOMPUTE_RESULTS",
                                  "JOB_CRON_PRUNE_JOBS", "JOB_CRON_DELIVER_NOTIFICATIONS")},
-    }  # fmt: skip
+    })  # fmt: skip
     with log.open("ab") as out:
         command = [sys.executable, "server.py", "worker"]
         return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=out)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import httpx
 import pytest
 
 from core.settings import PROJECT_ROOT
+from tests.support import child_environment
 
 STARTUP_TIMEOUT_S = 30
 
@@ -30,16 +30,17 @@ def serve(database_url: str, redis_url: str, log_file: Path, **env: str) -> Iter
     """`python server.py serve` in a child process; yields its base URL. Its output goes to `log_file`,
     so a test can read what the server logged."""
     port = _free_port()
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "SEED_DEMO_ON_START": "false",
-        "LOG_LEVEL": "INFO",
-        # A job worker beside each test server only where a test asks for one (tests/jobs/ do).
-        "JOB_WORKER_IN_SERVER": "false",
-        **env,
-    }
+    environment = child_environment(
+        **{
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "SEED_DEMO_ON_START": "false",
+            "LOG_LEVEL": "INFO",
+            # A job worker beside each test server only where a test asks for one (tests/jobs/ do).
+            "JOB_WORKER_IN_SERVER": "false",
+            **env,
+        }
+    )
     # The real command line: its logging set-up (one format for uvicorn's lines and ours) is under test.
     command = [sys.executable, "server.py", "serve", "--no-seed", "--host", "127.0.0.1", "--port", str(port)]
     with log_file.open("wb") as log:

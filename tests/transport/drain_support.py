@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -24,6 +23,7 @@ from websockets.asyncio.client import ClientConnection
 
 from core.settings import PROJECT_ROOT
 from tests.jobs.support import dsn, fetch, wait_until
+from tests.support import child_environment
 from tests.transport.ws.world import STATUS, ws_url
 
 # Never asserted as a speed: how long a bounded wait may take on a loaded machine before it fails.
@@ -56,22 +56,23 @@ def _free_port() -> int:
 def serving(database_url: str, redis_url: str, log: Path, *args: str, **env: str) -> Iterator[Served]:
     """`python server.py serve` on its own port; killed at the end if the test left it running."""
     port = _free_port()
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "SEED_DEMO_ON_START": "false",
-        "JOB_WORKER_IN_SERVER": "false",
-        # The held requests are one caller's (127.0.0.1, anonymous) and must not queue for the pool,
-        # nor be answered from the response cache without reading the locked table.
-        "DB_CONNECTIONS_PER_CALLER": "50",
-        "DB_CONNECTIONS_ANONYMOUS": "50",
-        "RESPONSE_CACHE": "false",
-        "DB_STATEMENT_TIMEOUT_MS": "120000",
-        "DB_ANONYMOUS_STATEMENT_TIMEOUT_MS": "0",
-        "REQUEST_TIMEOUT_S": "120",
-        **env,
-    }
+    environment = child_environment(
+        **{
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "SEED_DEMO_ON_START": "false",
+            "JOB_WORKER_IN_SERVER": "false",
+            # The held requests are one caller's (127.0.0.1, anonymous) and must not queue for the pool,
+            # nor be answered from the response cache without reading the locked table.
+            "DB_CONNECTIONS_PER_CALLER": "50",
+            "DB_CONNECTIONS_ANONYMOUS": "50",
+            "RESPONSE_CACHE": "false",
+            "DB_STATEMENT_TIMEOUT_MS": "120000",
+            "DB_ANONYMOUS_STATEMENT_TIMEOUT_MS": "0",
+            "REQUEST_TIMEOUT_S": "120",
+            **env,
+        }
+    )
     command = [sys.executable, "server.py", "serve", "--no-seed", "--host", "127.0.0.1", "--port", str(port)]
     with log.open("wb") as out:
         process = subprocess.Popen(
