@@ -17,6 +17,7 @@ from core.settings import PROJECT_ROOT
 from tests.support import child_environment
 
 STARTUP_TIMEOUT_S = 30
+SERVE = [sys.executable, "server.py", "serve", "--no-seed", "--host", "127.0.0.1"]
 
 
 def _free_port() -> int:
@@ -29,7 +30,14 @@ def _free_port() -> int:
 def serve(database_url: str, redis_url: str, log_file: Path, **env: str) -> Iterator[str]:
     """`python server.py serve` in a child process; yields its base URL. Its output goes to `log_file`,
     so a test can read what the server logged."""
-    port = _free_port()
+    with serve_many(database_url, redis_url, [log_file], **env) as (base,):
+        yield base
+
+
+@contextmanager
+def serve_many(database_url: str, redis_url: str, log_files: list[Path], **env: str) -> Iterator[list[str]]:
+    """One server per log file, all started at once (a start is mostly imports: two overlap well on
+    two cores); yields their base URLs once every one answers /healthz."""
     environment = child_environment(
         **{
             "DATABASE_URL": database_url,
@@ -38,29 +46,43 @@ def serve(database_url: str, redis_url: str, log_file: Path, **env: str) -> Iter
             "LOG_LEVEL": "INFO",
             # A job worker beside each test server only where a test asks for one (tests/jobs/ do).
             "JOB_WORKER_IN_SERVER": "false",
+            # No load balancer watches a test's server: in production mode it would answer 503 on
+            # /readyz for 5 s before it stops (tests/transport/test_drain.py tests that delay).
+            "DRAIN_READY_DELAY_S": "0",
             **env,
         }
     )
-    # The real command line: its logging set-up (one format for uvicorn's lines and ours) is under test.
-    command = [sys.executable, "server.py", "serve", "--no-seed", "--host", "127.0.0.1", "--port", str(port)]
-    with log_file.open("wb") as log:
-        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
+    started: list[tuple[subprocess.Popen[bytes], str, Path]] = []
     try:
+        for log_file in log_files:
+            port = _free_port()
+            # The real command line: its logging set-up (one format for uvicorn's lines and ours) is
+            # under test.
+            command = [*SERVE, "--port", str(port)]
+            with log_file.open("wb") as log:
+                process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=log)
+            started.append((process, f"http://127.0.0.1:{port}", log_file))
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start:\n{log_file.read_text(errors='replace')}")
-            time.sleep(0.2)
-        yield base
+        for process, base, log_file in started:
+            _wait_healthy(process, base, log_file, deadline)
+        yield [base for _, base, _ in started]
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        for process, _, _ in started:
+            process.terminate()
+        for process, _, _ in started:
+            process.wait(timeout=20)
+
+
+def _wait_healthy(process: subprocess.Popen[bytes], base: str, log_file: Path, deadline: float) -> None:
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the server did not start:\n{log_file.read_text(errors='replace')}")
+        time.sleep(0.2)
 
 
 @pytest.fixture

@@ -75,7 +75,7 @@ async def test_a_mutation_on_one_server_reaches_a_subscriber_on_the_other(
 async def test_a_merchant_cannot_subscribe_to_another_merchants_campaign(
     world: World, scratch_db_url: str, services: dict[str, str], tmp_path: Path, redis_prefix: str
 ) -> None:
-    with two_servers(scratch_db_url, services["redis_url"], tmp_path, redis_prefix) as (_a, b):
+    with serve(scratch_db_url, services["redis_url"], tmp_path / "b.log", REDIS_KEY_PREFIX=redis_prefix) as b:
         async with gql_client(b, world.merchant) as session:
             request = GraphQLRequest(STATUS, variable_values={"id": world.other_campaign})
             with pytest.raises(TransportQueryError) as refused:
@@ -121,7 +121,7 @@ async def test_an_expired_token_closes_the_connection_with_4403(
     world: World, settings: Settings, scratch_db_url: str, services: dict[str, str], tmp_path: Path,
     redis_prefix: str,
 ) -> None:  # fmt: skip
-    with two_servers(scratch_db_url, services["redis_url"], tmp_path, redis_prefix) as (_a, b):
+    with serve(scratch_db_url, services["redis_url"], tmp_path / "b.log", REDIS_KEY_PREFIX=redis_prefix) as b:
         # a service token living 3 s, minted once the servers are up
         short = token(settings, Role.SERVICE, user_id=None, ttl=dt.timedelta(seconds=3))
         async with gql_client(b, short) as session:

@@ -20,6 +20,7 @@ from core.settings import Settings
 from core.viewer import Role
 from tests.jobs.support import job_settings, running_worker
 from tests.models import factories as f
+from tests.transport.conftest import serve
 from tests.transport.ws.node import subscribed
 from tests.transport.ws.world import DEADLINE_S, gql_client, post, token, two_servers
 
@@ -139,7 +140,7 @@ async def test_campaign_metrics_are_pushed_coalesced_to_the_campaigns_merchant(
 async def test_a_merchant_cannot_watch_another_merchants_campaign_metrics(
     figures: Figures, scratch_db_url: str, services: dict[str, str], tmp_path: Path, redis_prefix: str
 ) -> None:
-    with two_servers(scratch_db_url, services["redis_url"], tmp_path, redis_prefix) as (_a, b):
+    with serve(scratch_db_url, services["redis_url"], tmp_path / "b.log", REDIS_KEY_PREFIX=redis_prefix) as b:
         async with gql_client(b, figures.merchant) as session:
             request = GraphQLRequest(METRICS, variable_values={"id": figures.other_campaign})
             with pytest.raises(TransportQueryError) as refused:
@@ -187,7 +188,7 @@ async def test_experiment_results_are_pushed_as_users_are_assigned_and_convert(
 async def test_a_customer_cannot_watch_experiment_results(
     figures: Figures, scratch_db_url: str, services: dict[str, str], tmp_path: Path, redis_prefix: str
 ) -> None:
-    with two_servers(scratch_db_url, services["redis_url"], tmp_path, redis_prefix) as (_a, b):
+    with serve(scratch_db_url, services["redis_url"], tmp_path / "b.log", REDIS_KEY_PREFIX=redis_prefix) as b:
         watched = subscribed(b, figures.customer, RESULTS, {"id": figures.experiment})
         async with watched as page, asyncio.timeout(DEADLINE_S):
             refused = await page.next()

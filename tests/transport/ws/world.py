@@ -19,7 +19,7 @@ from core.settings import Settings
 from core.tokens import mint_access_token, signing_secret
 from core.viewer import Role
 from tests.models import factories as f
-from tests.transport.conftest import serve
+from tests.transport.conftest import serve_many
 
 STATUS = """
 subscription ($id: ID!) { campaignStatusChanged(id: $id) { id status name merchant { name } } }
@@ -88,10 +88,8 @@ def two_servers(database_url: str, redis_url: str, tmp_path: Path, prefix: str, 
     tuple[str, str]
 ]:  # fmt: skip
     """Servers A and B (base URLs) sharing the database and Redis (under `prefix`)."""
-    with (
-        serve(database_url, redis_url, tmp_path / "a.log", REDIS_KEY_PREFIX=prefix, **env) as a,
-        serve(database_url, redis_url, tmp_path / "b.log", REDIS_KEY_PREFIX=prefix, **env) as b,
-    ):
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    with serve_many(database_url, redis_url, logs, REDIS_KEY_PREFIX=prefix, **env) as (a, b):
         yield a, b
 
 
