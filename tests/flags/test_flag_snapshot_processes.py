@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from core.settings import Settings
 from core.tokens import mint_access_token, signing_secret
 from core.viewer import Role
-from tests.transport.conftest import serve
+from tests.transport.conftest import serve_many
 
 DEADLINE_S = 10.0
 EVALUATE = {"query": 'query { evaluateFlags(context: {sessionId: "s-1"}, keys: ["two_servers"]) { value } }'}
@@ -59,10 +59,7 @@ async def test_a_flag_toggled_on_one_server_changes_evaluation_on_the_other(
         secret=signing_secret(settings), user_id=admin_id, role=Role.ADMIN, ttl=dt.timedelta(minutes=5)
     )
     redis_url = services["redis_url"]
-    with (
-        serve(scratch_db_url, redis_url, tmp_path / "a.log") as first,
-        serve(scratch_db_url, redis_url, tmp_path / "b.log") as second,
-    ):
+    with serve_many(scratch_db_url, redis_url, [tmp_path / "a.log", tmp_path / "b.log"]) as (first, second):
         async with httpx.AsyncClient(timeout=10) as client:
             # given both servers evaluate the flag as off
             assert not await _value(client, first) and not await _value(client, second)

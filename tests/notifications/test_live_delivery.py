@@ -7,6 +7,7 @@ marked as one person's)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 from gql import GraphQLRequest
@@ -76,7 +77,11 @@ async def test_a_send_reaches_its_recipients_subscription_through_the_worker(
             received = ann_next.result()
             # Bob, subscribed as long, was sent nothing
             assert not bob_next.done()
+            # Both feeds end before the clients close (a client waits for its open subscriptions to end).
             bob_next.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await bob_next
+            await ann_feed.aclose()
 
     assert received == {
         "notificationReceived": {
