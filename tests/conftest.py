@@ -42,6 +42,7 @@ from core.database import create_engine  # noqa: E402
 from core.embedded import EmbeddedServices  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.urls import with_database  # noqa: E402
+from tests.support import delete_keys  # noqa: E402
 
 
 def _settings(**overrides: object) -> Settings:
@@ -119,8 +120,12 @@ def test_db_url(server_url: str, template_db_url: str, test_db_names: dict[str, 
 
 
 @pytest.fixture(scope="session")
-def settings(test_db_url: str, services: dict[str, str]) -> Settings:
-    return _settings(database_url=test_db_url, redis_url=services["redis_url"])
+def settings(test_db_url: str, services: dict[str, str]) -> Iterator[Settings]:
+    """The tests' settings. Their Redis keys go under a prefix of this run's, deleted at the end: a
+    failed login's counter or a rate-limit bucket must not meet the next run on the same Redis."""
+    prefix = f"test:{os.getpid()}:"
+    yield _settings(database_url=test_db_url, redis_url=services["redis_url"], redis_key_prefix=prefix)
+    delete_keys(services["redis_url"], prefix)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import redis
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -83,3 +84,14 @@ def child_environment(**env: str) -> dict[str, str]:
     that inherited it would count them on its /metrics as a deployment's server never would."""
     inherited = {k: v for k, v in os.environ.items() if k != metrics_dir.ENVIRONMENT_VARIABLE}
     return {**inherited, **env}
+
+
+def delete_keys(redis_url: str, prefix: str) -> None:
+    """Delete every Redis key under `prefix` (what a test run or a test's server wrote)."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from core.settings import PROJECT_ROOT
-from tests.support import child_environment
+from tests.support import child_environment, delete_keys
 from tests.transport.conftest import _free_port
 
 STARTUP_TIMEOUT_S = 240
@@ -25,12 +26,15 @@ STOP_TIMEOUT_S = 60
 
 @contextmanager
 def serve_workers(database_url: str, redis_url: str, log_file: Path, **env: str) -> Iterator[tuple[str, int]]:
-    """Yield the base URL and the supervisor's pid."""
+    """Yield the base URL and the supervisor's pid. Its Redis keys go under a prefix of its own,
+    deleted after it stops."""
     port = _free_port()
+    prefix = f"test:{uuid.uuid4().hex}:"
     environment = child_environment(
         **{
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
+            "REDIS_KEY_PREFIX": prefix,
             "SEED_DEMO_ON_START": "false",
             "JOB_WORKER_IN_SERVER": "false",
             "WORKERS": "2",
@@ -62,3 +66,4 @@ def serve_workers(database_url: str, redis_url: str, log_file: Path, **env: str)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)  # its own session: the workers go too
             process.wait()
+        delete_keys(redis_url, prefix)

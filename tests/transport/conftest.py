@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +15,7 @@ import httpx
 import pytest
 
 from core.settings import PROJECT_ROOT
-from tests.support import child_environment
+from tests.support import child_environment, delete_keys
 
 STARTUP_TIMEOUT_S = 30
 SERVE = [sys.executable, "server.py", "serve", "--no-seed", "--host", "127.0.0.1"]
@@ -37,11 +38,15 @@ def serve(database_url: str, redis_url: str, log_file: Path, **env: str) -> Iter
 @contextmanager
 def serve_many(database_url: str, redis_url: str, log_files: list[Path], **env: str) -> Iterator[list[str]]:
     """One server per log file, all started at once (a start is mostly imports: two overlap well on
-    two cores); yields their base URLs once every one answers /healthz."""
+    two cores); yields their base URLs once every one answers /healthz. Unless the test names a
+    REDIS_KEY_PREFIX (to share or read keys), they get one of their own, deleted after they stop."""
+    own_prefix = "REDIS_KEY_PREFIX" not in env
+    prefix = env.get("REDIS_KEY_PREFIX") or f"test:{uuid.uuid4().hex}:"
     environment = child_environment(
         **{
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
+            "REDIS_KEY_PREFIX": prefix,
             "SEED_DEMO_ON_START": "false",
             "LOG_LEVEL": "INFO",
             # A job worker beside each test server only where a test asks for one (tests/jobs/ do).
@@ -71,6 +76,8 @@ def serve_many(database_url: str, redis_url: str, log_files: list[Path], **env: 
             process.terminate()
         for process, _, _ in started:
             process.wait(timeout=20)
+        if own_prefix:
+            delete_keys(redis_url, prefix)
 
 
 def _wait_healthy(process: subprocess.Popen[bytes], base: str, log_file: Path, deadline: float) -> None:

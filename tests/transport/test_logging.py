@@ -178,7 +178,8 @@ async def test_a_login_logs_no_password_email_or_tokens(
                 headers={"x-request-id": "log-login-ok"},
             )
 
-    assert failed.json()["data"]["login"] == {"session": None, "userErrors": [{"code": "INVALID"}]}
+    failure = failed.json()["data"]["login"]
+    assert failure == {"session": None, "userErrors": [{"code": "INVALID"}]}, failed.text
     session = signed_in.json()["data"]["login"]["session"]
     assert session is not None
     log = log_file.read_text()
