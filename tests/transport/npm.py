@@ -3,6 +3,7 @@ each folder's exact versions in its package.json, installed by the test that nee
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import subprocess
@@ -20,6 +21,16 @@ def installed(folder: Path, what: str) -> Path:
     wanted = json.loads((folder / "package.json").read_text())["dependencies"]
     if all(_version(folder, name) == version for name, version in wanted.items()):
         return folder
+    # Two test runs at once (CI runs both paths side by side) would install into one folder together:
+    # the second waits for the first, then finds the packages there.
+    with (folder / ".npm-install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not all(_version(folder, name) == version for name, version in wanted.items()):
+            _install(folder, what)
+    return folder
+
+
+def _install(folder: Path, what: str) -> None:
     npm = shutil.which("npm")
     if npm is None:
         pytest.fail(f"npm is needed to install {what} for this test (apt-get install nodejs npm)")
@@ -32,7 +43,6 @@ def installed(folder: Path, what: str) -> Path:
     )
     if done.returncode != 0:
         pytest.fail(f"npm install of {what} failed:\n{done.stdout}\n{done.stderr}")
-    return folder
 
 
 def _version(folder: Path, name: str) -> str | None:
