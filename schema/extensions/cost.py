@@ -27,6 +27,7 @@ from graphql import (
     GraphQLField,
     GraphQLSchema,
     InlineFragmentNode,
+    OperationDefinitionNode,
     SelectionSetNode,
     get_named_type,
     get_nullable_type,
@@ -38,7 +39,8 @@ from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from graphql.utilities import get_operation_ast
 
 from resolvers.pagination import DEFAULT_PAGE_SIZE
-from schema.extensions.list_bounds import DEFAULT_DAYS, list_bound, range_days
+from schema.extensions.cost_variables import read_variables
+from schema.extensions.list_bounds import BOUND_ARGUMENTS, DEFAULT_DAYS, list_bound, range_days
 
 # A write does more than a read of the same shape (Shopify charges 10 per mutation).
 MUTATION_FIELD_COST = 10
@@ -53,13 +55,18 @@ META_FIELDS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
 # paid like fifty more items.
 SEARCH_ARGUMENT, NEAR_ARGUMENT = "search", "near"
 SEARCH_COST = 50
+# What counting reads of a field's arguments: these at their top, and searches at any depth too.
+NESTED_ARGUMENTS = frozenset({SEARCH_ARGUMENT, NEAR_ARGUMENT})
+TOP_ARGUMENTS = frozenset({*PAGE_ARGUMENTS, *SIZING_LIST_ARGUMENTS, *BOUND_ARGUMENTS, *NESTED_ARGUMENTS})
 
 
 # Costs of recent requests, by document (the parser's cache hands out one object per text, held here
-# beside its cost so its id is not reused), operation and variables: a dashboard sends the same
-# request again and again, and counting a large document is a fair share of a cached answer's work.
+# beside its cost so its id is not reused), operation and the variables the cost reads: a dashboard
+# sends the same request again and again, and counting a large document is a fair share of a cached
+# answer's work. Which variables the cost reads is kept per document and operation.
 COSTS_KEPT = 1024
 _costs: OrderedDict[tuple[int, str | None, bytes], tuple[DocumentNode, int]] = OrderedDict()
+_reads: OrderedDict[tuple[int, str | None], tuple[DocumentNode, frozenset[str]]] = OrderedDict()
 
 
 def query_cost(
@@ -70,32 +77,53 @@ def query_cost(
     variables: Mapping[str, Any] | None = None,
 ) -> int:
     """Return the cost of the operation the request runs (0 when there is none to run)."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None or schema.get_root_type(operation.operation) is None:
+        return 0
+    read = _read_variables(schema, document, operation, operation_name)
+    used = {name: value for name, value in (variables or {}).items() if name in read}
     try:
-        memo = (id(document), operation_name, orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS))
+        memo = (id(document), operation_name, orjson.dumps(used, option=orjson.OPT_SORT_KEYS))
     except TypeError:  # variables orjson cannot write (not from a JSON body): counted every time
-        return _query_cost(schema, document, operation_name, variables)
+        return _query_cost(schema, document, operation, read, used)
     found = _costs.get(memo)
     if found is not None and found[0] is document:
         _costs.move_to_end(memo)
         return found[1]
-    cost = _query_cost(schema, document, operation_name, variables)
-    _costs[memo] = (document, cost)
-    if len(_costs) > COSTS_KEPT:
-        _costs.popitem(last=False)
+    cost = _query_cost(schema, document, operation, read, used)
+    _keep(_costs, memo, (document, cost))
     return cost
+
+
+def _read_variables(
+    schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, name: str | None
+) -> frozenset[str]:
+    memo = (id(document), name)
+    found = _reads.get(memo)
+    if found is not None and found[0] is document:
+        _reads.move_to_end(memo)
+        return found[1]
+    read = read_variables(schema, document, operation, top=TOP_ARGUMENTS, nested=NESTED_ARGUMENTS)
+    _keep(_reads, memo, (document, read))
+    return read
+
+
+def _keep(kept: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+    kept[key] = value
+    if len(kept) > COSTS_KEPT:
+        kept.popitem(last=False)
 
 
 def _query_cost(
     schema: GraphQLSchema,
     document: DocumentNode,
-    operation_name: str | None,
-    variables: Mapping[str, Any] | None,
+    operation: OperationDefinitionNode,
+    read: frozenset[str],
+    variables: Mapping[str, Any],
 ) -> int:
-    operation = get_operation_ast(document, operation_name)
-    root = schema.get_root_type(operation.operation) if operation else None
-    if operation is None or root is None:
-        return 0
-    coerced = get_variable_values(schema, operation.variable_definitions or (), dict(variables or {}))
+    root = schema.get_root_type(operation.operation)
+    definitions = [d for d in operation.variable_definitions or () if d.variable.name.value in read]
+    coerced = get_variable_values(schema, definitions, dict(variables))
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     counter = _CostCounter(schema, fragments, coerced if isinstance(coerced, VariableValues) else None)
     field_cost = MUTATION_FIELD_COST if operation.operation is OperationType.MUTATION else 1

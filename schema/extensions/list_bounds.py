@@ -39,6 +39,8 @@ DEVICES_PER_USER = 50
 PREFERENCES = len(Channel) * len(Category)
 DELIVERY_STATES = len(Channel) * len(DeliveryStatus)
 RANGE_ARGUMENT = "range"
+# Every argument a bound below reads (cost_variables.py coerces only the variables these may hold).
+BOUND_ARGUMENTS = frozenset({RANGE_ARGUMENT, "granularity", "keys"})
 
 # (the field's arguments, the days of the nearest range argument at or above it) -> items
 Bound = Callable[[Mapping[str, Any], int], int]

@@ -10,7 +10,8 @@ import pytest
 from graphql import parse
 
 from schema import schema
-from schema.extensions.cost import query_cost
+from schema.extensions.cost import NESTED_ARGUMENTS, SEARCH_COST, TOP_ARGUMENTS, query_cost
+from schema.extensions.cost_variables import read_variables
 
 CASES = json.loads((Path(__file__).parent / "test_cost_cases.json").read_text())
 
@@ -57,3 +58,38 @@ def test_a_kept_cost_is_the_cost_of_the_same_document_operation_and_variables() 
         query_cost(schema._schema, parse(document.loc.source.body), operation_name="A", variables={"n": 50})
         == costs[1]
     )
+
+
+DOCUMENT = """
+mutation Ingest($input: RecordCampaignEventsInput!) { recordCampaignEvents(input: $input) { accepted } }
+query Find($n: Int, $filter: MerchantFilterInput, $range: DateRangeInput, $unused: MerchantFilterInput) {
+  merchants(first: $n, filter: $filter) { edges { node { id } } }
+  platformOverview(range: $range) { totalCampaigns }
+}
+"""
+EVENT = {"campaignId": "x", "type": "CLICK", "occurredAt": "2026-12-01T00:00:00Z"}
+
+
+def _read(name: str) -> frozenset[str]:
+    document = parse(DOCUMENT)
+    operation = next(d for d in document.definitions if getattr(d, "name", None) and d.name.value == name)
+    return read_variables(schema._schema, document, operation, top=TOP_ARGUMENTS, nested=NESTED_ARGUMENTS)
+
+
+def test_only_the_variables_the_cost_reads_are_coerced_for_it() -> None:
+    # a write's batch of events sizes nothing; a page size, a filter that may hold a search and a
+    # range do (a filter type holds a search wherever it is used)
+    assert _read("Ingest") == set()
+    assert _read("Find") == {"n", "filter", "range", "unused"}
+
+
+def test_a_search_in_a_variable_costs_and_a_batch_of_any_content_costs_the_same() -> None:
+    document = parse(DOCUMENT)
+
+    def cost(operation: str, **variables: Any) -> int:
+        return query_cost(schema._schema, document, operation_name=operation, variables=variables)
+
+    plain = cost("Find", n=10, filter={"search": " "})
+    assert cost("Find", n=10, filter={"search": "cafe"}) == plain + SEARCH_COST
+    one = cost("Ingest", input={"events": [EVENT]})
+    assert cost("Ingest", input={"events": [EVENT] * 100}) == cost("Ingest", input={"events": "junk"}) == one
