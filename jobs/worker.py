@@ -13,7 +13,9 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import procrastinate
 from sqlalchemy import text
@@ -34,6 +36,10 @@ from jobs import register
 from jobs.ingest import fold_loop
 
 log = logging.getLogger("swipesavvy.jobs")
+# Pauses before starting a stopped worker again, one more step per stop in a row (back to the first
+# once a run lasted STEADY_S): a restart of PostgreSQL takes seconds, an outage may take minutes.
+RESTART_PAUSES_S = (0.5, 1.0, 2.0, 5.0, 10.0)
+STEADY_S = 60.0
 
 
 class EngineSchemaMissing(RuntimeError):
@@ -76,27 +82,11 @@ async def run_worker(
         # Beside the jobs, not one of them: it never takes a job slot, and stops with the worker.
         if settings.ingest_fold_in_worker:
             fold = asyncio.create_task(fold_loop(sessionmaker, changes, settings))
-        async with app.open_async():
-            runner = asyncio.create_task(
-                app.run_worker_async(
-                    additional_context={
-                        SESSIONMAKER: sessionmaker,
-                        SETTINGS: settings,
-                        CHANGES: changes,
-                        DELIVERY: delivery,
-                    },
-                    worker_middleware=[*app.worker_defaults.get("worker_middleware", []), hurry.middleware],
-                    # Ours (below): procrastinate's own have no answer to a second signal.
-                    install_signal_handlers=False,
-                )
-            )
-            signals = StopSignals(runner, hurry)
-            with signals.installed() if install_signal_handlers else contextlib.nullcontext():
-                try:
-                    await runner
-                except asyncio.CancelledError:
-                    if not signals.count:  # cancelled from outside (a test), not stopped by a signal
-                        raise
+        context = {SESSIONMAKER: sessionmaker, SETTINGS: settings, CHANGES: changes, DELIVERY: delivery}
+        middleware = [*app.worker_defaults.get("worker_middleware", []), hurry.middleware]
+        signals = StopSignals(hurry)
+        with signals.installed() if install_signal_handlers else contextlib.nullcontext():
+            await _run_until_stopped(app, context, middleware, signals)
     finally:
         for task in (depth, fold):
             if task is not None:
@@ -111,19 +101,62 @@ async def run_worker(
             tracing.stop()
 
 
+async def _run_until_stopped(
+    app: procrastinate.App, context: dict[str, Any], middleware: list[Any], signals: StopSignals
+) -> None:
+    """Procrastinate's worker, started again whenever it stops without being asked to: it stops itself
+    when its listener or heartbeat loses PostgreSQL (a restart), and a worker that stayed stopped ran
+    no job, no fold and no schedule until someone noticed."""
+    failures = 0
+    while True:
+        started = time.monotonic()
+        try:
+            async with app.open_async():
+                signals.runner = asyncio.create_task(
+                    app.run_worker_async(
+                        additional_context=context,
+                        worker_middleware=middleware,
+                        # Ours (StopSignals): procrastinate's own have no answer to a second signal.
+                        install_signal_handlers=False,
+                    )
+                )
+                await signals.runner
+            reason = "it lost PostgreSQL"
+        except asyncio.CancelledError:
+            if not signals.count:  # cancelled from outside (a test), not stopped by a signal
+                raise
+            return
+        except Exception as exc:  # opening its pool or registering: PostgreSQL is not back yet
+            reason = f"{type(exc).__name__} while starting"
+        if signals.count:
+            return
+        failures = 1 if time.monotonic() - started >= STEADY_S else failures + 1
+        pause = RESTART_PAUSES_S[min(failures, len(RESTART_PAUSES_S)) - 1]
+        log.warning("the job worker stopped (%s): starting it again in %.1f s", reason, pause)
+        signals.runner = asyncio.create_task(asyncio.sleep(pause))
+        try:
+            await signals.runner
+        except asyncio.CancelledError:
+            if not signals.count:
+                raise
+            return
+
+
 class StopSignals:
     """SIGTERM or SIGINT: the first stops the worker gracefully (procrastinate stops when the task
-    running it is cancelled), a later one hurries it."""
+    running it is cancelled; a pause before a restart just ends), a later one hurries it."""
 
-    def __init__(self, runner: asyncio.Task[None], hurry: Hurry) -> None:
-        self.runner, self.hurry = runner, hurry
+    def __init__(self, hurry: Hurry) -> None:
+        self.hurry = hurry
+        self.runner: asyncio.Task[None] | None = None
         self.count = 0
 
     def __call__(self, sig: signal.Signals) -> None:
         self.count += 1
         if self.count == 1:
             log.info("%s: no new job; running ones get the grace period", sig.name)
-            self.runner.cancel()
+            if self.runner is not None:
+                self.runner.cancel()
         else:
             log.warning("%s again: running jobs are given back to the queue now", sig.name)
             self.hurry.set()
