@@ -50,6 +50,10 @@ class Sample:
     def ok(self) -> bool:
         return self.status == 200 and self.code is None
 
+    @property
+    def ended(self) -> float:
+        return self.at + self.ms / 1000
+
 
 @dataclass
 class Ledger:

@@ -39,7 +39,9 @@ def recovery_s(samples: list[Sample], end: float) -> float | None:
 
 
 def row(window: Window, samples: list[Sample]) -> dict[str, str]:
-    seen = [s for s in samples if window.start <= s.at < window.until]
+    # A request counts under the fault it ended in: one sent as a fault settles and cut by the next
+    # (a PostgreSQL restart right after Redis thawed) failed of the next.
+    seen = [s for s in samples if window.start <= s.ended < window.until]
     during = [s.ms for s in seen if s.at < max(window.end, window.start + 0.001)] or [s.ms for s in seen]
     failures = Counter(f"{s.kind}:{s.code or s.status}" for s in seen if not s.ok)
     statuses = Counter(str(s.status) for s in seen)

@@ -37,3 +37,14 @@ def test_a_row_counts_failures_by_code_and_status() -> None:
     assert result["requests"] == str(4 + RECOVERED_AFTER)
     assert result["failures (kind:code n)"] == "dashboard:SERVICE_UNAVAILABLE 2"
     assert result["statuses"] == f"200:{2 + RECOVERED_AFTER} 503:2"
+
+
+def test_a_request_counts_under_the_fault_it_ended_in() -> None:
+    # given a request sent as the first fault settles (at 0.95 s) and cut by the next one, failing
+    # 300 ms later, and one of the first fault's own, sent and answered inside it
+    first, second = Window("redis frozen", 0.0, 0.5, 1.0), Window("postgres restart", 1.0, 1.0, 2.0)
+    cut = Sample(0.95, "dashboard", 503, "SERVICE_UNAVAILABLE", 300)
+    own = Sample(0.2, "dashboard", 200, None, 50)
+    # then the failure is the second fault's
+    assert row(first, [own, cut])["failed"] == "0"
+    assert row(second, [own, cut])["failures (kind:code n)"] == "dashboard:SERVICE_UNAVAILABLE 1"
