@@ -120,6 +120,8 @@ async def _run_until_stopped(
                         install_signal_handlers=False,
                     )
                 )
+                if signals.count:  # a signal came while the worker opened: there was nothing to stop
+                    signals.runner.cancel()
                 await signals.runner
             reason = "it lost PostgreSQL"
         except asyncio.CancelledError:
