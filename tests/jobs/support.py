@@ -50,6 +50,10 @@ def app_for(settings: Settings) -> procrastinate.App:
 
 
 MARK = "tests.mark"
+DEFER_MARK = (
+    "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW('tests', $1, 0, NULL, NULL, $2::jsonb, NULL)"
+    "::procrastinate_job_to_defer_v1]))"
+)
 
 
 def marking_app(settings: Settings, *, hold: asyncio.Event | None = None) -> procrastinate.App:
@@ -115,3 +119,9 @@ async def wait_for_status(url: str, job_id: int, *statuses: str) -> str:
 
     await wait_until(reached, what=f"job {job_id} never reached {statuses}")
     return str(await job_status(url, job_id))
+
+
+async def defer_mark(url: str, label: str) -> int:
+    """Defer `tests.mark(label)` (marking_app's task) on the tests queue; its job id."""
+    (row,) = await fetch(url, DEFER_MARK, MARK, f'{{"label": "{label}"}}')
+    return int(row[0])

@@ -7,7 +7,7 @@ import asyncio
 
 from core.settings import Settings
 from tests.jobs.support import (
-    MARK,
+    defer_mark,
     fetch,
     job_settings,
     marking_app,
@@ -15,16 +15,6 @@ from tests.jobs.support import (
     wait_for_status,
     wait_until,
 )
-
-DEFER = (
-    "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW('tests', $1, 0, NULL, NULL, $2::jsonb, NULL)"
-    "::procrastinate_job_to_defer_v1]))"
-)
-
-
-async def _defer(url: str, label: str) -> int:
-    (row,) = await fetch(url, DEFER, MARK, f'{{"label": "{label}"}}')
-    return int(row[0])
 
 
 async def _running(url: str, job_id: int) -> None:
@@ -38,7 +28,7 @@ async def _running(url: str, job_id: int) -> None:
 async def test_a_stopping_worker_lets_its_running_job_finish(scratch_db_url: str, settings: Settings) -> None:
     hold = asyncio.Event()
     worker_settings = job_settings(settings, scratch_db_url, job_shutdown_grace_s=30)
-    job = await _defer(scratch_db_url, "graceful")
+    job = await defer_mark(scratch_db_url, "graceful")
 
     async with running_worker(worker_settings, marking_app(worker_settings, hold=hold)):
         await _running(scratch_db_url, job)
@@ -53,7 +43,7 @@ async def test_a_job_still_running_past_the_grace_period_is_given_back(
     scratch_db_url: str, settings: Settings
 ) -> None:
     worker_settings = job_settings(settings, scratch_db_url, job_shutdown_grace_s=0)
-    job = await _defer(scratch_db_url, "never-finishes")
+    job = await defer_mark(scratch_db_url, "never-finishes")
 
     async with running_worker(worker_settings, marking_app(worker_settings, hold=asyncio.Event())):
         await _running(scratch_db_url, job)
@@ -69,7 +59,7 @@ async def test_the_running_job_of_a_dead_worker_is_tried_again(
     scratch_db_url: str, settings: Settings
 ) -> None:
     # given a job left "doing" by a worker that stopped sending heartbeats (killed mid-job)
-    job = await _defer(scratch_db_url, "orphan")
+    job = await defer_mark(scratch_db_url, "orphan")
     await fetch(
         scratch_db_url,
         "WITH dead AS (INSERT INTO procrastinate_workers (last_heartbeat) VALUES (now() - interval '1 hour')"

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 
 from core.settings import Settings
 from tests.jobs.support import (
-    MARK,
+    defer_mark,
     dsn,
     fetch,
     job_settings,
@@ -22,19 +22,10 @@ from tests.jobs.support import (
     wait_until,
 )
 
-DEFER = (
-    "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW('tests', $1, 0, NULL, NULL, $2::jsonb, NULL)"
-    "::procrastinate_job_to_defer_v1]))"
-)
 # Long enough for the worker to notice (its listener reconnects and fails), and, once PostgreSQL is
 # back, for a worker that stopped to have stopped: the job deferred then finds no one on old code.
 AWAY_S = 3.0
 SETTLE_S = 3.0
-
-
-async def _defer(url: str, label: str) -> int:
-    (row,) = await fetch(url, DEFER, MARK, f'{{"label": "{label}"}}')
-    return int(row[0])
 
 
 async def _cut_off(server_url: str, database: str, *, allow: bool) -> None:
@@ -59,7 +50,7 @@ async def test_a_worker_runs_jobs_again_after_postgresql_was_away(
         settings, scratch_db_url, job_poll_interval_s=0.5, job_cron_prune_jobs="0 3 * * *"
     )
     database = make_url(scratch_db_url).database or ""
-    before = await _defer(scratch_db_url, "before")
+    before = await defer_mark(scratch_db_url, "before")
 
     async with running_worker(worker_settings, marking_app(worker_settings)):
         assert await wait_for_status(scratch_db_url, before, "succeeded", "failed") == "succeeded"
@@ -69,7 +60,7 @@ async def test_a_worker_runs_jobs_again_after_postgresql_was_away(
         await _cut_off(server_url, database, allow=True)
         await asyncio.sleep(SETTLE_S)
         # then a job deferred once it is back still runs, by the same worker
-        after = await _defer(scratch_db_url, "after")
+        after = await defer_mark(scratch_db_url, "after")
         assert await wait_for_status(scratch_db_url, after, "succeeded", "failed") == "succeeded"
 
         async def registered() -> bool:
