@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx
 from sqlalchemy.engine import make_url
 
 from core import database_admin as databases
@@ -20,6 +18,7 @@ from core.urls import with_database
 from jobs import maintenance
 from tests.jobs.support import WAIT_S, fetch, wait_for_status, wait_until
 from tests.support import child_environment
+from tests.transport.conftest import free_port, wait_up
 
 DEFER_RECOMPUTE = (
     "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW('maintenance', $1, 0, NULL, NULL,"
@@ -82,33 +81,19 @@ async def test_the_worker_refuses_an_unmigrated_database(server_url: str, tmp_pa
     assert "run `python server.py migrate`" in log.read_text(errors="replace")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _healthy(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert server.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
-        time.sleep(0.2)
+def _healthy(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
+    wait_up(server, f"http://127.0.0.1:{port}", log, deadline=time.monotonic() + WAIT_S)
 
 
 async def test_serve_with_two_uvicorn_workers_starts_one_job_worker_and_stops_it(
     scratch_db_url: str, services: dict[str, str], tmp_path: Path
 ) -> None:
     # given `serve --workers 2` with the default JOB_WORKER_IN_SERVER
-    port, log = _free_port(), tmp_path / "serve.log"
+    port, log = free_port(), tmp_path / "serve.log"
     args = ["serve", "--no-seed", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
     server = _start(args, scratch_db_url, log, REDIS_URL=services["redis_url"], SEED_DEMO_ON_START="false")
     try:
-        await asyncio.to_thread(_healthy, f"http://127.0.0.1:{port}", server, log)
+        await asyncio.to_thread(_healthy, port, server, log)
 
         async def one_worker() -> bool:
             return await _workers(scratch_db_url) >= 1
@@ -126,7 +111,7 @@ async def test_serve_with_two_uvicorn_workers_starts_one_job_worker_and_stops_it
 async def test_serve_starts_no_job_worker_when_told_not_to(
     scratch_db_url: str, services: dict[str, str], tmp_path: Path
 ) -> None:
-    port, log = _free_port(), tmp_path / "serve.log"
+    port, log = free_port(), tmp_path / "serve.log"
     args = ["serve", "--no-seed", "--host", "127.0.0.1", "--port", str(port)]
     server = _start(
         args,
@@ -137,7 +122,7 @@ async def test_serve_starts_no_job_worker_when_told_not_to(
         JOB_WORKER_IN_SERVER="false",
     )
     try:
-        await asyncio.to_thread(_healthy, f"http://127.0.0.1:{port}", server, log)
+        await asyncio.to_thread(_healthy, port, server, log)
         assert await _workers(scratch_db_url) == 0
         assert "Job worker" not in log.read_text(errors="replace")
     finally:

@@ -14,11 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
 from core.settings import PROJECT_ROOT
 from tests.support import child_environment, delete_keys
-from tests.transport.conftest import _free_port
+from tests.transport.conftest import free_port, wait_up
 
 STARTUP_TIMEOUT_S = 240
 STOP_TIMEOUT_S = 60
@@ -28,7 +26,7 @@ STOP_TIMEOUT_S = 60
 def serve_workers(database_url: str, redis_url: str, log_file: Path, **env: str) -> Iterator[tuple[str, int]]:
     """Yield the base URL and the supervisor's pid. Its Redis keys go under a prefix of its own,
     deleted after it stops."""
-    port = _free_port()
+    port = free_port()
     prefix = f"test:{uuid.uuid4().hex}:"
     environment = child_environment(
         **{
@@ -48,16 +46,7 @@ def serve_workers(database_url: str, redis_url: str, log_file: Path, **env: str)
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start:\n{log_file.read_text(errors='replace')}")
-            time.sleep(0.5)
+        wait_up(process, base, log_file, deadline=time.monotonic() + STARTUP_TIMEOUT_S)
         yield base, process.pid
     finally:
         process.terminate()

@@ -21,7 +21,7 @@ STARTUP_TIMEOUT_S = 30
 SERVE = [sys.executable, "server.py", "serve", "--no-seed", "--host", "127.0.0.1"]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -60,7 +60,7 @@ def serve_many(database_url: str, redis_url: str, log_files: list[Path], **env: 
     started: list[tuple[subprocess.Popen[bytes], str, Path]] = []
     try:
         for log_file in log_files:
-            port = _free_port()
+            port = free_port()
             # The real command line: its logging set-up (one format for uvicorn's lines and ours) is
             # under test.
             command = [*SERVE, "--port", str(port)]
@@ -69,7 +69,7 @@ def serve_many(database_url: str, redis_url: str, log_files: list[Path], **env: 
             started.append((process, f"http://127.0.0.1:{port}", log_file))
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         for process, base, log_file in started:
-            _wait_healthy(process, base, log_file, deadline)
+            wait_up(process, base, log_file, deadline=deadline)
         yield [base for _, base, _ in started]
     finally:
         for process, _, _ in started:
@@ -80,10 +80,14 @@ def serve_many(database_url: str, redis_url: str, log_files: list[Path], **env: 
             delete_keys(redis_url, prefix)
 
 
-def _wait_healthy(process: subprocess.Popen[bytes], base: str, log_file: Path, deadline: float) -> None:
+def wait_up(
+    process: subprocess.Popen[bytes], base: str, log_file: Path, *, deadline: float, path: str = "/healthz"
+) -> None:
+    """Until `base` answers `path` with 200; fails with the server's log if it exits or the deadline
+    passes first (waiting is bounded, never asserted on)."""
     while True:
         try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{base}{path}", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

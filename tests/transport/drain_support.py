@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from websockets.asyncio.client import ClientConnection
 from core.settings import PROJECT_ROOT
 from tests.jobs.support import dsn, fetch, wait_until
 from tests.support import child_environment
+from tests.transport.conftest import free_port, wait_up
 from tests.transport.ws.world import STATUS, ws_url
 
 # Never asserted as a speed: how long a bounded wait may take on a loaded machine before it fails.
@@ -46,16 +46,10 @@ class Served:
         return self.log.read_text(errors="replace")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def serving(database_url: str, redis_url: str, log: Path, *args: str, **env: str) -> Iterator[Served]:
     """`python server.py serve` on its own port; killed at the end if the test left it running."""
-    port = _free_port()
+    port = free_port()
     environment = child_environment(
         **{
             "DATABASE_URL": database_url,
@@ -80,15 +74,7 @@ def serving(database_url: str, redis_url: str, log: Path, *args: str, **env: str
         )
     served = Served(f"http://127.0.0.1:{port}", process, log)
     try:
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            try:
-                if httpx.get(f"{served.base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, (process.poll(), served.output())
-            time.sleep(0.2)
+        wait_up(process, served.base, log, deadline=time.monotonic() + WAIT_S, path="/readyz")
         yield served
     finally:
         if process.poll() is None:
